@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from orders.api import OrderStatusViewSet, OrderViewSet
+
+from . import views
+
+router = DefaultRouter()
+router.register("orders", OrderViewSet, basename="order")
+router.register("order-statuses", OrderStatusViewSet, basename="order-status")
+
+users_patterns = (
+    [
+        path("", views.UserListView.as_view(), name="list"),
+        path("nowy/", views.UserCreateView.as_view(), name="create"),
+        path("<int:pk>/", views.UserEditView.as_view(), name="edit"),
+    ],
+    "users",
+)
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz/", views.healthz, name="healthz"),
+    path("logowanie/", views.ThrottledLoginView.as_view(), name="login"),
+    path("wyloguj/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("orders.urls")),
+    path("administracja/uzytkownicy/", include(users_patterns)),
+    path("api/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("django-admin/", admin.site.urls),
+]

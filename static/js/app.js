@@ -1,0 +1,57 @@
+// Progressive enhancement only: every page works without it.
+(function () {
+  "use strict";
+  // Status colours come as data attributes (CSP forbids inline styles in markup).
+  document.querySelectorAll("[data-colour]").forEach(function (el) {
+    el.style.setProperty("--c", el.getAttribute("data-colour"));
+  });
+
+  // Confirm before consequential actions.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
+
+  // A form is submitted once: its submit buttons are disabled while the request is in flight.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset.submitting === "1") { event.preventDefault(); return; }
+    form.dataset.submitting = "1";
+    window.setTimeout(function () {
+      form.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-submitting]").forEach(function (f) {
+      delete f.dataset.submitting;
+      f.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+    });
+  });
+
+  // Order list: row selection for the bulk status change.
+  var bulk = document.getElementById("bulk-form");
+  if (bulk) {
+    var checks = bulk.querySelectorAll(".row-check");
+    var pageCheck = document.getElementById("check-page");
+    var counter = document.getElementById("bulk-selected");
+    var allMatching = document.getElementById("select-all-matching");
+    var selectAll = document.getElementById("bulk-select-all");
+    var ids = document.getElementById("bulk-ids");
+    var refresh = function () {
+      var chosen = Array.prototype.filter.call(checks, function (c) { return c.checked; });
+      ids.value = chosen.map(function (c) { return c.value; }).join(",");
+      counter.textContent = selectAll.checked ? "Zaznaczono: wszystkie pasujące" : "Zaznaczono: " + chosen.length;
+      allMatching.hidden = chosen.length !== checks.length;
+      if (allMatching.hidden) { selectAll.checked = false; }
+    };
+    pageCheck.addEventListener("change", function () {
+      checks.forEach(function (c) { c.checked = pageCheck.checked; });
+      refresh();
+    });
+    checks.forEach(function (c) { c.addEventListener("change", refresh); });
+    selectAll.addEventListener("change", refresh);
+    refresh();
+  }
+})();

@@ -1,0 +1,75 @@
+import os
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+# `make test` sets REQUIRE_TEST_SERVICES: then a missing PostgreSQL or Redis fails the run instead of skipping.
+REQUIRE_SERVICES = os.environ.get("REQUIRE_TEST_SERVICES") == "1"
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin-test", role="admin")
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(username="obsluga-test", role="staff")
+
+
+@pytest.fixture
+def nobody_user(db):
+    return UserFactory(username="bez-roli")
+
+
+def _api_client(user):
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def staff_api(staff_user):
+    return _api_client(staff_user)
+
+
+@pytest.fixture
+def admin_api(admin_user):
+    return _api_client(admin_user)
+
+
+@pytest.fixture
+def anon_api():
+    return _api_client(None)
+
+
+@pytest.fixture
+def nobody_api(nobody_user):
+    return _api_client(nobody_user)
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        if REQUIRE_SERVICES:
+            pytest.fail("TEST_REDIS_URL is not set: `make test` starts Redis")
+        pytest.skip("no Redis (run through `make test`)")
+    return url
