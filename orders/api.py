@@ -124,6 +124,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "number", "status", "total_gross", "created_at", "updated_at"]
+        # A resent (channel, external id) is not an error: the service returns the existing order with 200.
+        validators = []
 
     def validate_currency(self, value):
         return value.upper()

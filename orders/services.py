@@ -222,6 +222,23 @@ def order_bulk_set_status(*, order_ids: Iterable[int], status: OrderStatus, acto
 
 # --- statuses (Administracja > Statusy zamówień) -------------------------------------------------------
 
+DEFAULT_STATUSES = [
+    ("Nowy", "#1f77b4"),
+    ("Niepotwierdzone", "#9467bd"),
+    ("W realizacji", "#ff7f0e"),
+    ("Do wysłania", "#bcbd22"),
+    ("Spakowane", "#17becf"),
+    ("Wysłane", "#2ca02c"),
+    ("Zakończone", "#4b5563"),
+    ("Anulowane", "#d62728"),
+]
+
+
+def order_statuses_seed_defaults() -> None:
+    """The statuses a new installation starts with (the initial migration writes the same)."""
+    for position, (name, colour) in enumerate(DEFAULT_STATUSES, start=1):
+        OrderStatus.objects.get_or_create(name=name, defaults={"colour": colour, "position": position * 10})
+
 
 def order_status_create(*, name: str, colour: str = "#6c757d", is_active: bool = True) -> OrderStatus:
     last = OrderStatus.objects.order_by("-position").values_list("position", flat=True).first() or 0

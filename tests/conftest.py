@@ -10,6 +10,18 @@ from tests.factories import UserFactory
 REQUIRE_SERVICES = os.environ.get("REQUIRE_TEST_SERVICES") == "1"
 
 
+@pytest.fixture(autouse=True)
+def _default_statuses(request):
+    """Transactional tests flush the database; put back what the data migrations seed."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
+    from orders.services import order_statuses_seed_defaults
+
+    order_statuses_seed_defaults()
+
+
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="admin-test", role="admin")

@@ -36,6 +36,7 @@ def status(name: str) -> OrderStatus:
 class OrderFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Order
+        skip_postgeneration_save = True
 
     number = factory.Sequence(lambda n: f"AL2611{n:06d}")
     channel = "allegro"

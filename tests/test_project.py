@@ -66,7 +66,7 @@ def test_env_example_lists_every_setting():
 
 def test_production_settings_pass_check_deploy():
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DEBUG": "false",
         "ALLOWED_HOSTS": "sklep.example.pl",
         "SECRET_KEY": "x9$kq!Pz7@vL2#wR8^mN4&bT6*hJ1(cF5)dG3_sA0+eY-uI=oK;lZ,jX.nM/pQ",

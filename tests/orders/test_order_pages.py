@@ -91,8 +91,8 @@ def test_order_card_shows_items_totals_addresses_and_history(staff_client, staff
 
     page = staff_client.get(reverse("orders:detail", args=[order.pk])).content.decode()
 
-    assert "Kubek ceramiczny" in page and "99.98" in page
-    assert "114.97 PLN" in page
+    assert "Kubek ceramiczny" in page and "99,98" in page
+    assert "114,97 PLN" in page
     assert "NIP: 5252344078" in page
     assert "Nowy → W realizacji" in page
     assert "Jan Kowalski" in page  # who changed it
