@@ -54,8 +54,8 @@ class OrderFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(label="Szukaj", method="filter_q")
     status = django_filters.ModelChoiceFilter(label="Status", queryset=OrderStatus.objects.all())
-    channel = django_filters.ChoiceFilter(label="Kanał", choices=Channel.choices)
-    payment_status = django_filters.ChoiceFilter(label="Płatność", choices=PaymentStatus.choices)
+    channel = django_filters.ChoiceFilter(label="Kanał", choices=Channel.choices, empty_label="Wszystkie")
+    payment_status = django_filters.ChoiceFilter(label="Płatność", choices=PaymentStatus.choices, empty_label="Wszystkie")
     date_from = django_filters.DateFilter(
         label="Data od",
         field_name="ordered_at",

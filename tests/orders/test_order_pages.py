@@ -98,6 +98,17 @@ def test_order_card_shows_items_totals_addresses_and_history(staff_client, staff
     assert "Jan Kowalski" in page  # who changed it
 
 
+def test_order_card_of_an_order_created_by_a_channel_shows_system_as_actor(staff_client):
+    from orders import services
+
+    order, _ = services.order_create(
+        fields={"channel": "allegro", "external_id": "X-1", "ordered_at": "2026-11-20T10:15:00+01:00"},
+        items=[{"name": "Miód", "quantity": 1, "unit_price_gross": "20.00", "vat_rate": "5"}],
+    )
+    page = staff_client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert "Utworzono zamówienie" in page and "system" in page
+
+
 def test_manual_order_form_creates_an_order(staff_client):
     data = {
         "channel": "manual",

@@ -1,0 +1,36 @@
+"""Benchmarks, run with `make bench` (a throwaway PostgreSQL). Prints figures and the ratios the issues ask for.
+
+Each benchmark is a function `bench_<name>(args)` in a module of this folder; `--only NAME` runs one.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apilo.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from bench import bench_orders  # noqa: E402
+
+BENCHMARKS = {"orders": bench_orders.run}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", choices=sorted(BENCHMARKS))
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    for name, bench in BENCHMARKS.items():
+        if args.only in (None, name):
+            print(f"\n=== {name} ===", flush=True)
+            bench(args)
+
+
+if __name__ == "__main__":
+    main()
