@@ -31,8 +31,10 @@ def run(args):
     if existing < args.orders:
         with stopwatch() as seeding:
             added = seed_orders(args.orders - existing, items_per_order=5, start=existing + 1, batch=5000)
-        print(f"seeding: {added} orders × 5 items in {seeding['seconds']:.1f} s "
-              f"({added / seeding['seconds']:.0f} orders/s; target: under 120 s for 100,000)")
+        print(
+            f"seeding: {added} orders × 5 items in {seeding['seconds']:.1f} s "
+            f"({added / seeding['seconds']:.0f} orders/s; target: under 120 s for 100,000)"
+        )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE orders_order")
         cursor.execute("VACUUM ANALYZE orders_orderitem")
@@ -44,8 +46,10 @@ def run(args):
     status = OrderStatus.objects.get(name="Nowy")
     in_tab = Order.objects.filter(status=status).count()
     print(f"orders: {Order.objects.count()}, in tab '{status.name}': {in_tab}")
-    print(f"{'case':<34} {'server time (whole request)':<40} {'queries':>7}   raw SQL page query        ratio"
-          "   same page through the ORM")
+    print(
+        f"{'case':<34} {'server time (whole request)':<40} {'queries':>7}   raw SQL page query        ratio"
+        "   same page through the ORM"
+    )
     for search in ("", "nowak"):
         for size in (50, 200):
             params = {"status": status.pk, "per_page": size}
@@ -77,8 +81,11 @@ def run(args):
             orm()
             orm_times, _ = timed(orm, args.repeat)
             raw_median = statistics.median(raw_times)
+            orm_median = statistics.median(orm_times)
             label = f"tab, {'search ' + repr(search) if search else 'no search'}, {size}/page"
-            print(f"{label:<34} {summary(times):<40} {len(queries):>7}   "
-                  f"median {raw_median:7.2f} ms ({len(rows)} rows)  {statistics.median(times) / raw_median:6.1f}×"
-                  f"   ORM page query {statistics.median(orm_times):6.2f} ms = {statistics.median(orm_times) / raw_median:.2f}×")
+            print(
+                f"{label:<34} {summary(times):<40} {len(queries):>7}   "
+                f"median {raw_median:7.2f} ms ({len(rows)} rows)  {statistics.median(times) / raw_median:6.1f}×"
+                f"   ORM page query {orm_median:6.2f} ms = {orm_median / raw_median:.2f}×"
+            )
     print("(p95: nearest rank; server time = Django test client, whole request incl. template and counts)")

@@ -27,6 +27,7 @@ from .models import (
     PaymentMethod,
     PaymentStatus,
 )
+from .selectors import order_counts_invalidate
 from .services import order_numbers_allocate
 
 FIRST_NAMES = [
@@ -337,4 +338,5 @@ def seed_orders(
                 batch_size=batch,
             )
         added += len(built)
+    order_counts_invalidate()
     return added

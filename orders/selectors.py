@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import django_filters
 from django import forms
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
 from apilo.validators import normalize_nip
@@ -55,7 +58,9 @@ class OrderFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Szukaj", method="filter_q")
     status = django_filters.ModelChoiceFilter(label="Status", queryset=OrderStatus.objects.all())
     channel = django_filters.ChoiceFilter(label="Kanał", choices=Channel.choices, empty_label="Wszystkie")
-    payment_status = django_filters.ChoiceFilter(label="Płatność", choices=PaymentStatus.choices, empty_label="Wszystkie")
+    payment_status = django_filters.ChoiceFilter(
+        label="Płatność", choices=PaymentStatus.choices, empty_label="Wszystkie"
+    )
     date_from = django_filters.DateFilter(
         label="Data od",
         field_name="ordered_at",
@@ -89,9 +94,33 @@ def order_list(params, *, base: QuerySet[Order] | None = None) -> OrderFilter:
     return OrderFilter(params, queryset=queryset)
 
 
-def status_tab_counts(queryset: QuerySet[Order]) -> tuple[list[OrderStatus], int]:
-    """Every active status (and any inactive one still holding orders) with its order count; one query."""
-    counts = dict(queryset.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+ORDERS_VERSION_KEY = "orders:version"
+TAB_COUNTS_TTL = 600
+
+
+def order_counts_invalidate() -> None:
+    """Called after every committed order change: cached tab counts of every filter become stale at once."""
+    try:
+        cache.incr(ORDERS_VERSION_KEY)
+    except ValueError:
+        cache.set(ORDERS_VERSION_KEY, 1, None)
+
+
+def status_tab_counts(queryset: QuerySet[Order], *, cache_key: str = "") -> tuple[list[OrderStatus], int]:
+    """Every active status (and any inactive one still holding orders) with its order count.
+
+    Counting 100,000 orders per status costs tens of milliseconds on every page view, so counts are cached per
+    filter until the next order change (`order_counts_invalidate`); with `cache_key` empty they are computed.
+    """
+    key = None
+    if cache_key:
+        version = cache.get_or_set(ORDERS_VERSION_KEY, 1, None)
+        key = f"orders:tabs:{version}:{hashlib.sha256(cache_key.encode()).hexdigest()[:32]}"
+    counts = cache.get(key) if key else None
+    if counts is None:
+        counts = dict(queryset.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+        if key:
+            cache.set(key, counts, TAB_COUNTS_TTL)
     statuses = [s for s in OrderStatus.objects.order_by("position", "id") if s.is_active or counts.get(s.pk)]
     for status in statuses:
         status.order_count = counts.get(status.pk, 0)

@@ -20,6 +20,7 @@ from .models import (
     OrderNumberCounter,
     OrderStatus,
 )
+from .selectors import order_counts_invalidate
 from .signals import order_event
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class InvalidOrderStatus(ApplicationError):
 
 def _emit_after_commit(event: OrderEvent) -> None:
     event_id = event.pk
+    transaction.on_commit(order_counts_invalidate)
     transaction.on_commit(lambda: order_event.send(sender=OrderEvent, event_id=event_id))
 
 

@@ -33,7 +33,10 @@ class OrderListView(StaffRequiredMixin, View):
         without_status.pop("status", None)
         without_status.pop("page", None)
         tab_filter = selectors.order_list(without_status)
-        tabs, total = selectors.status_tab_counts(tab_filter.qs if tab_filter.is_valid() else Order.objects.none())
+        tabs, total = selectors.status_tab_counts(
+            tab_filter.qs if tab_filter.is_valid() else Order.objects.none(),
+            cache_key=without_status.urlencode() if tab_filter.is_valid() else "",
+        )
         paginator = Paginator(queryset, _page_size(request))
         page = paginator.get_page(request.GET.get("page"))
         query_without_page = request.GET.copy()

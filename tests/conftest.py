@@ -11,6 +11,15 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_TEST_SERVICES") == "1"
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _default_statuses(request):
     """Transactional tests flush the database; put back what the data migrations seed."""
     marker = request.node.get_closest_marker("django_db")

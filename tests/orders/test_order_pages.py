@@ -21,6 +21,17 @@ def test_order_list_shows_status_tabs_with_counts(staff_client):
     assert 'Wysłane <span class="count">1</span>' in page
 
 
+@pytest.mark.django_db(transaction=True)
+def test_tab_counts_follow_a_status_change_at_once(staff_client):
+    order = OrderFactory()
+    before = staff_client.get(reverse("orders:list")).content.decode()
+    assert 'Nowy <span class="count">1</span>' in before
+    staff_client.post(reverse("orders:set_status", args=[order.pk]), {"status": status("Wysłane").pk})
+    after = staff_client.get(reverse("orders:list")).content.decode()
+    assert 'Nowy <span class="count">0</span>' in after
+    assert 'Wysłane <span class="count">1</span>' in after
+
+
 def test_order_list_search_by_nip_email_and_external_id(staff_client):
     OrderFactory(invoice_nip="5252344078", invoice_company_name="Żółw Sp. z o.o.", external_id="ALG-1")
     OrderFactory(customer_email="inny@example.pl", external_id="ALG-2")
