@@ -194,3 +194,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- external services -----------------------------------------------------------------------------------
+NBP_API_URL = env.str("NBP_API_URL", default="https://api.nbp.pl/api/")
+NBP_TIMEOUT_SECONDS = env.float("NBP_TIMEOUT_SECONDS", default=5.0)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from accounting.api import DocumentViewSet, OrderDocumentsView, SeriesViewSet
 from orders.api import OrderStatusViewSet, OrderViewSet
 
 from . import views
@@ -11,6 +12,8 @@ from . import views
 router = DefaultRouter()
 router.register("orders", OrderViewSet, basename="order")
 router.register("order-statuses", OrderStatusViewSet, basename="order-status")
+router.register("series", SeriesViewSet, basename="series")
+router.register("documents", DocumentViewSet, basename="document")
 
 users_patterns = (
     [
@@ -27,7 +30,9 @@ urlpatterns = [
     path("logowanie/", views.ThrottledLoginView.as_view(), name="login"),
     path("wyloguj/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("orders.urls")),
+    path("", include("accounting.urls")),
     path("administracja/uzytkownicy/", include(users_patterns)),
+    path("api/orders/<int:order_id>/documents/", OrderDocumentsView.as_view(), name="order-documents"),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

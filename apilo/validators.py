@@ -80,3 +80,31 @@ def validate_not_negative(value: Decimal) -> None:
 def validate_two_decimals(value: Decimal) -> None:
     if value is not None and value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):
         raise ValidationError("Kwota może mieć najwyżej 2 miejsca po przecinku.", code="decimals")
+
+
+def normalize_account(value: str) -> str:
+    """ "PL61 1090 1014 …" or 26 digits (NRB) → IBAN without spaces."""
+    compact = "".join((value or "").split()).replace("-", "").upper()
+    if compact.isdigit() and len(compact) == 26:
+        compact = "PL" + compact
+    return compact
+
+
+def validate_bank_account(value: str) -> None:
+    from stdnum import iban
+
+    if not value:
+        return
+    if not iban.is_valid(normalize_account(value)):
+        raise ValidationError(
+            "Nieprawidłowy numer konta: podaj 26 cyfr NRB albo IBAN (np. PL61 1090 1014 0000 0712 1981 2874); "
+            "suma kontrolna się nie zgadza.",
+            code="invalid_account",
+        )
+
+
+def validate_swift(value: str) -> None:
+    from stdnum import bic
+
+    if value and not bic.is_valid(value):
+        raise ValidationError("Nieprawidłowy kod SWIFT/BIC: 8 lub 11 znaków, np. WBKPPLPP.", code="invalid_swift")

@@ -208,6 +208,7 @@ class OrderEventKind(models.TextChoices):
     PAYMENT_STATUS_CHANGED = "payment_status_changed", "Zmiana statusu płatności"
     UPDATED = "updated", "Zmiana danych"
     PACKED = "packed", "Spakowano"
+    DOCUMENT_ISSUED = "document_issued", "Wystawiono dokument"
 
 
 class OrderEventQuerySet(models.QuerySet):

@@ -12,6 +12,7 @@ from apilo.roles import AdminRequiredMixin, StaffRequiredMixin
 from . import selectors, services
 from .forms import BulkStatusForm, OrderForm, OrderItemFormSet, OrderStatusForm, StatusChangeForm
 from .models import Order, OrderStatus
+from .panels import render_order_panels
 
 PAGE_SIZES = (50, 100, 200)
 
@@ -98,6 +99,7 @@ class OrderDetailView(StaffRequiredMixin, View):
                 "items": order.items.all(),
                 "events": selectors.order_history(order)[:200],
                 "status_form": StatusChangeForm(initial={"status": order.status_id}),
+                "panels": render_order_panels(request, order),
             },
         )
 

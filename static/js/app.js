@@ -55,3 +55,26 @@
     refresh();
   }
 })();
+
+// Series form: live preview of the next number.
+(function () {
+  "use strict";
+  var form = document.getElementById("series-form");
+  if (!form) { return; }
+  var out = document.getElementById("number-preview");
+  var update = function () {
+    var params = new URLSearchParams({
+      number_format: form.elements.number_format.value,
+      reset: form.elements.reset.value,
+      start_number: form.elements.start_number.value,
+      series: form.dataset.series || ""
+    });
+    fetch(form.dataset.previewUrl + "?" + params.toString(), { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) { out.textContent = data.ok ? data.number : data.message; });
+  };
+  ["number_format", "reset", "start_number"].forEach(function (name) {
+    form.elements[name].addEventListener("input", update);
+  });
+  update();
+})();

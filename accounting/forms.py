@@ -1,0 +1,120 @@
+from django import forms
+
+from .models import DocumentSeries
+
+SELLER_FIELDS = [
+    "seller_company_name",
+    "seller_company_name_2",
+    "seller_nip",
+    "seller_street",
+    "seller_post_code",
+    "seller_city",
+    "seller_country",
+    "seller_email",
+    "seller_phone",
+]
+BANK_FIELDS = ["bank_name", "bank_account", "bank_swift"]
+DEFAULTS_FIELDS = ["place_of_issue", "payment_term_days", "notes", "exemption_basis"]
+NUMBERING_FIELDS = ["name", "number_format", "reset", "start_number"]
+
+
+class SeriesForm(forms.ModelForm):
+    """Field checks come from the model; series_save checks the rest (format, uniqueness) and saves."""
+
+    class Meta:
+        model = DocumentSeries
+        fields = [*NUMBERING_FIELDS, *SELLER_FIELDS, *BANK_FIELDS, *DEFAULTS_FIELDS, "active", "is_default"]
+        widgets = {
+            "notes": forms.Textarea(attrs={"rows": 2}),
+            "number_format": forms.TextInput(attrs={"data-preview": "number"}),
+        }
+        help_texts = {
+            "number_format": "Znaczniki: {nr} kolejny numer, {dd} dzień, {mm} miesiąc, {rrrr} rok, {rr} rok "
+            "dwucyfrowo. Np. FV/{nr}/{mm}/{rrrr}.",
+            "seller_company_name_2": "Druga linia nazwy, jeśli nazwa firmy jest długa.",
+        }
+
+    def sections(self):
+        return [
+            ("Numeracja", [self[f] for f in NUMBERING_FIELDS]),
+            ("Sprzedawca", [self[f] for f in SELLER_FIELDS]),
+            ("Konto bankowe", [self[f] for f in BANK_FIELDS]),
+            ("Ustawienia dokumentu", [self[f] for f in DEFAULTS_FIELDS] + [self["active"], self["is_default"]]),
+        ]
+
+
+class SetupForm(forms.ModelForm):
+    """ "Rozpocznij konfigurację": the seller and bank data shared by the four default series."""
+
+    class Meta:
+        model = DocumentSeries
+        fields = [*SELLER_FIELDS, *BANK_FIELDS, "place_of_issue", "payment_term_days"]
+
+    def sections(self):
+        return [
+            ("Sprzedawca", [self[f] for f in SELLER_FIELDS]),
+            ("Konto bankowe", [self[f] for f in BANK_FIELDS]),
+            ("Ustawienia dokumentu", [self["place_of_issue"], self["payment_term_days"]]),
+        ]
+
+    def clean_seller_nip(self):
+        nip = self.cleaned_data.get("seller_nip")
+        if not nip:
+            raise forms.ValidationError("Podaj NIP sprzedawcy — bez niego nie można wystawiać faktur.")
+        return nip
+
+
+class IssueForm(forms.Form):
+    series = forms.ModelChoiceField(
+        queryset=DocumentSeries.objects.filter(active=True),
+        error_messages={"invalid_choice": "Wybrana seria nie istnieje lub jest nieaktywna."},
+    )
+    additional = forms.BooleanField(required=False)
+    as_consumer = forms.BooleanField(required=False)
+    exchange_rate = forms.DecimalField(
+        required=False, max_digits=10, decimal_places=4, min_value=0.0001, label="Kurs waluty (ręcznie)"
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Powód anulowania", max_length=255, error_messages={"required": "Podaj powód anulowania."}
+    )
+
+
+class CorrectionForm(forms.Form):
+    reason = forms.CharField(
+        label="Przyczyna korekty", max_length=255, error_messages={"required": "Podaj przyczynę korekty."}
+    )
+    series = forms.ModelChoiceField(label="Seria korekt", queryset=DocumentSeries.objects.none(), empty_label=None)
+    full_return = forms.BooleanField(label="Zwrot całości (wszystkie ilości na 0)", required=False)
+
+    def __init__(self, *args, lines=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["series"].queryset = DocumentSeries.objects.filter(kind="correction", active=True)
+        default = self.fields["series"].queryset.filter(is_default=True).first()
+        if default:
+            self.fields["series"].initial = default.pk
+        self.line_rows = []
+        for line in lines:
+            qty = forms.DecimalField(
+                min_value=0,
+                max_digits=12,
+                decimal_places=3,
+                initial=line.quantity.normalize(),
+                label=f"Ilość poz. {line.position}",
+            )
+            price = forms.DecimalField(
+                min_value=0,
+                max_digits=14,
+                decimal_places=2,
+                initial=line.unit_price_gross,
+                label=f"Cena brutto poz. {line.position}",
+            )
+            remove = forms.BooleanField(required=False, label=f"Usuń poz. {line.position}")
+            self.fields[f"qty_{line.position}"] = qty
+            self.fields[f"price_{line.position}"] = price
+            self.fields[f"remove_{line.position}"] = remove
+            self.line_rows.append(
+                (line, self[f"qty_{line.position}"], self[f"price_{line.position}"], self[f"remove_{line.position}"])
+            )

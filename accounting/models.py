@@ -1,0 +1,266 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apilo.validators import validate_bank_account, validate_currency, validate_nip, validate_swift
+from orders.models import Order, PaymentMethod, VatRate
+
+
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", "Faktura"
+    CORRECTION = "correction", "Faktura korygująca"
+    RECEIPT = "receipt", "Paragon"
+    PROFORMA = "proforma", "Faktura pro forma"
+
+
+class NumberReset(models.TextChoices):
+    MONTHLY = "monthly", "co miesiąc"
+    YEARLY = "yearly", "co rok"
+    NEVER = "never", "nigdy (numeracja ciągła)"
+
+
+DEFAULT_FORMATS = {
+    DocumentKind.INVOICE: "FV/{nr}/{mm}/{rrrr}",
+    DocumentKind.CORRECTION: "FK/{nr}/{mm}/{rrrr}",
+    DocumentKind.RECEIPT: "PAR/{nr}/{mm}/{rrrr}",
+    DocumentKind.PROFORMA: "PRO/{nr}/{mm}/{rrrr}",
+}
+
+
+class DocumentSeries(models.Model):
+    """A numbering series with the seller's and bank data ("Księgowość konfiguracja")."""
+
+    kind = models.CharField("rodzaj", max_length=12, choices=DocumentKind.choices)
+    name = models.CharField("nazwa", max_length=120)
+    number_format = models.CharField("format numeru", max_length=60, default="FV/{nr}/{mm}/{rrrr}")
+    reset = models.CharField(
+        "zerowanie numeracji", max_length=10, choices=NumberReset.choices, default=NumberReset.MONTHLY
+    )
+    start_number = models.PositiveIntegerField("numer początkowy", default=1)
+
+    seller_company_name = models.CharField("nazwa firmy", max_length=200)
+    seller_company_name_2 = models.CharField("nazwa c.d.", max_length=200, blank=True)
+    seller_nip = models.CharField("NIP", max_length=20, blank=True, validators=[validate_nip])
+    seller_street = models.CharField("ulica i numer", max_length=200)
+    seller_post_code = models.CharField("kod pocztowy", max_length=10)
+    seller_city = models.CharField("miejscowość", max_length=100)
+    seller_country = models.CharField("kraj", max_length=2, default="PL")
+    seller_email = models.EmailField("e-mail", blank=True)
+    seller_phone = models.CharField("telefon", max_length=40, blank=True)
+
+    bank_name = models.CharField("bank", max_length=120, blank=True)
+    bank_account = models.CharField("numer konta", max_length=40, blank=True, validators=[validate_bank_account])
+    bank_swift = models.CharField("SWIFT", max_length=11, blank=True, validators=[validate_swift])
+
+    place_of_issue = models.CharField("miejsce wystawienia", max_length=100, blank=True)
+    payment_term_days = models.PositiveSmallIntegerField("termin płatności (dni)", default=7)
+    notes = models.TextField("uwagi na dokumencie", blank=True)
+    exemption_basis = models.CharField(
+        "podstawa zwolnienia z VAT",
+        max_length=255,
+        blank=True,
+        help_text="Wymagana dla pozycji ze stawką „zw”, np. art. 43 ust. 1 pkt 29 lit. a ustawy o VAT.",
+    )
+    active = models.BooleanField("aktywna", default=True)
+    is_default = models.BooleanField("domyślna dla rodzaju", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name = "seria numeracji"
+        verbose_name_plural = "serie numeracji"
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=Q(is_default=True), name="series_one_default_per_kind"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def seller_snapshot(self) -> dict:
+        return {
+            "company_name": self.seller_company_name,
+            "company_name_2": self.seller_company_name_2,
+            "nip": self.seller_nip,
+            "street": self.seller_street,
+            "post_code": self.seller_post_code,
+            "city": self.seller_city,
+            "country": self.seller_country,
+            "email": self.seller_email,
+            "phone": self.seller_phone,
+            "bank_name": self.bank_name,
+            "bank_account": self.bank_account,
+            "bank_swift": self.bank_swift,
+        }
+
+
+class NumberCounter(models.Model):
+    """Last number allocated in a (series, period). Locked with select_for_update while a document is created."""
+
+    series = models.ForeignKey(DocumentSeries, on_delete=models.PROTECT, related_name="counters")
+    period = models.CharField(max_length=7, blank=True)  # "2026-11", "2026" or "" (never reset)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["series", "period"], name="counter_unique_series_period")]
+
+    def __str__(self):
+        return f"{self.series_id}/{self.period}: {self.last}"
+
+
+class DocumentState(models.TextChoices):
+    ISSUING = "issuing", "W trakcie wystawiania"
+    ISSUED = "issued", "Wystawiony"
+    FAILED = "failed", "Błąd"
+    CANCELLED = "cancelled", "Anulowany"
+
+
+class Document(models.Model):
+    """An issued sales document. Never edited in place: a change is a correction, a cancellation is recorded."""
+
+    kind = models.CharField("rodzaj", max_length=12, choices=DocumentKind.choices)
+    series = models.ForeignKey(DocumentSeries, on_delete=models.PROTECT, related_name="documents")
+    number = models.CharField("numer", max_length=80)
+    period = models.CharField(max_length=7, blank=True)
+    sequence = models.PositiveIntegerField()
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="documents", null=True, blank=True)
+    corrected_document = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name="dokument korygowany",
+    )
+    correction_reason = models.CharField("przyczyna korekty", max_length=255, blank=True)
+    additional = models.BooleanField(
+        "kolejny dokument tego rodzaju",
+        default=False,
+        help_text="Wystawiony świadomie mimo istniejącego dokumentu tego rodzaju dla zamówienia.",
+    )
+
+    issue_date = models.DateField("data wystawienia")
+    sale_date = models.DateField("data sprzedaży")
+    due_date = models.DateField("termin płatności", null=True, blank=True)
+    payment_method = models.CharField("sposób płatności", max_length=20, choices=PaymentMethod.choices, blank=True)
+    amount_paid = models.DecimalField("zapłacono", max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    place_of_issue = models.CharField("miejsce wystawienia", max_length=100, blank=True)
+
+    currency = models.CharField("waluta", max_length=3, default="PLN", validators=[validate_currency])
+    exchange_rate = models.DecimalField("kurs NBP", max_digits=10, decimal_places=4, null=True, blank=True)
+    exchange_rate_table = models.CharField("tabela NBP", max_length=30, blank=True)
+    exchange_rate_date = models.DateField("data kursu", null=True, blank=True)
+
+    seller = models.JSONField("sprzedawca", default=dict)
+    buyer = models.JSONField("nabywca", default=dict)
+    buyer_is_company = models.BooleanField(default=False)
+    order_number = models.CharField("numer zamówienia", max_length=100, blank=True)
+
+    vat_summary = models.JSONField("podsumowanie VAT", default=list)
+    total_net = models.DecimalField("razem netto", max_digits=14, decimal_places=2)
+    total_vat = models.DecimalField("razem VAT", max_digits=14, decimal_places=2)
+    total_gross = models.DecimalField("razem brutto", max_digits=14, decimal_places=2)
+    total_vat_pln = models.DecimalField("VAT w PLN", max_digits=14, decimal_places=2, null=True, blank=True)
+    amount_in_words = models.CharField("słownie", max_length=300, blank=True)
+    split_payment = models.BooleanField("mechanizm podzielonej płatności", default=False)
+    exemption_basis = models.CharField("podstawa zwolnienia", max_length=255, blank=True)
+    notes = models.TextField("uwagi", blank=True)
+
+    state = models.CharField("stan", max_length=10, choices=DocumentState.choices, default=DocumentState.ISSUED)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancel_reason = models.CharField("powód anulowania", max_length=255, blank=True)
+
+    pdf = models.FileField(upload_to="documents/%Y/%m/", blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        verbose_name = "dokument"
+        verbose_name_plural = "dokumenty"
+        constraints = [
+            models.UniqueConstraint(fields=["series", "number"], name="document_unique_series_number"),
+            models.UniqueConstraint(fields=["series", "period", "sequence"], name="document_unique_sequence"),
+            # One live document per (order, kind): a double click or a retried task cannot make a second one.
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=Q(additional=False) & ~Q(state="cancelled") & ~Q(kind="correction"),
+                name="document_one_live_per_order_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-issue_date", "-id"], name="document_issue_date"),
+            models.Index(fields=["kind", "-issue_date"], name="document_kind_date"),
+            models.Index(fields=["number"], name="document_number"),
+            models.Index(fields=["state"], name="document_state"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def title(self) -> str:
+        return {
+            DocumentKind.INVOICE: "Faktura VAT",
+            DocumentKind.CORRECTION: "Faktura korygująca",
+            DocumentKind.RECEIPT: "Paragon",
+            DocumentKind.PROFORMA: "Faktura pro forma",
+        }[self.kind]
+
+    @property
+    def is_live(self) -> bool:
+        return self.state != DocumentState.CANCELLED
+
+
+class DocumentLine(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField("lp.")
+    name = models.CharField("nazwa", max_length=300)
+    sku = models.CharField(max_length=64, blank=True)
+    ean = models.CharField(max_length=14, blank=True)
+    unit = models.CharField("j.m.", max_length=10, default="szt.")
+    quantity = models.DecimalField("ilość", max_digits=12, decimal_places=3)
+    unit_price_net = models.DecimalField("cena netto", max_digits=14, decimal_places=2)
+    unit_price_gross = models.DecimalField("cena brutto", max_digits=14, decimal_places=2)
+    vat_rate = models.CharField("stawka", max_length=2, choices=VatRate.choices)
+    net = models.DecimalField("wartość netto", max_digits=14, decimal_places=2)
+    vat = models.DecimalField("VAT", max_digits=14, decimal_places=2)
+    gross = models.DecimalField("wartość brutto", max_digits=14, decimal_places=2)
+    annex15 = models.BooleanField(default=False)
+    # Corrections: the line as it was before (the fields above hold the state after the correction).
+    quantity_before = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    unit_price_net_before = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    unit_price_gross_before = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    net_before = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    vat_before = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    gross_before = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class ExchangeRate(models.Model):
+    """NBP table A mid rates, cached: fetched before issuing, never while rendering."""
+
+    currency = models.CharField(max_length=3)
+    effective_date = models.DateField()
+    mid = models.DecimalField(max_digits=10, decimal_places=4)
+    table_no = models.CharField(max_length=30, blank=True)
+    manual = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["currency", "effective_date"], name="rate_unique_day")]
+
+    def __str__(self):
+        return f"{self.currency} {self.effective_date}: {self.mid}"

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounting"
+
+urlpatterns = [
+    path("administracja/ksiegowosc/", views.SeriesListView.as_view(), name="series_list"),
+    path("administracja/ksiegowosc/konfiguracja/", views.SeriesSetupView.as_view(), name="series_setup"),
+    path("administracja/ksiegowosc/dodaj/", views.SeriesFormView.as_view(), name="series_create"),
+    path("administracja/ksiegowosc/podglad-numeru/", views.NumberPreviewView.as_view(), name="number_preview"),
+    path("administracja/ksiegowosc/<int:pk>/", views.SeriesFormView.as_view(), name="series_edit"),
+    path("administracja/ksiegowosc/<int:pk>/usun/", views.SeriesDeleteView.as_view(), name="series_delete"),
+    path("zamowienia/<int:order_pk>/dokument/", views.DocumentIssueView.as_view(), name="document_issue"),
+    path("ksiegowosc/dokumenty/", views.DocumentListView.as_view(), name="document_list"),
+    path("ksiegowosc/dokumenty/zip/", views.DocumentZipView.as_view(), name="document_zip"),
+    path("ksiegowosc/dokumenty/rejestr.csv", views.DocumentRegisterView.as_view(), name="document_register"),
+    path("ksiegowosc/dokumenty/<int:pk>/", views.DocumentDetailView.as_view(), name="document_detail"),
+    path("ksiegowosc/dokumenty/<int:pk>/pdf/", views.DocumentPdfView.as_view(), name="document_pdf"),
+    path("ksiegowosc/dokumenty/<int:pk>/anuluj/", views.DocumentCancelView.as_view(), name="document_cancel"),
+    path("ksiegowosc/dokumenty/<int:pk>/koryguj/", views.DocumentCorrectView.as_view(), name="document_correct"),
+]
