@@ -12,12 +12,16 @@ from decimal import Decimal
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 
 from apilo.errors import ApplicationError
 
 from .models import ExchangeRate
 
 logger = logging.getLogger(__name__)
+
+
+RESOLVED_TTL_SECONDS = 30 * 24 * 3600
 
 
 class RateUnavailable(ApplicationError):
@@ -48,7 +52,11 @@ def _fetch_range(currency: str, start: date, end: date) -> list[dict]:
 def rate_for_sale_date(currency: str, sale_date: date) -> ExchangeRate:
     """The NBP table A mid rate for a document with this sale date; cached in ExchangeRate."""
     day_before = sale_date - timedelta(days=1)
-    cached = ExchangeRate.objects.filter(currency=currency, effective_date=day_before, manual=False).first()
+    lookup_key = f"nbp:resolved:{currency}:{sale_date.isoformat()}"
+    resolved_pk = cache.get(lookup_key)
+    cached = ExchangeRate.objects.filter(pk=resolved_pk).first() if resolved_pk else None
+    if cached is None:
+        cached = ExchangeRate.objects.filter(currency=currency, effective_date=day_before, manual=False).first()
     if cached:
         return cached
     rates = _fetch_range(currency, sale_date - timedelta(days=10), day_before)
@@ -64,6 +72,8 @@ def rate_for_sale_date(currency: str, sale_date: date) -> ExchangeRate:
             effective_date=date.fromisoformat(item["effectiveDate"]),
             defaults={"mid": Decimal(str(item["mid"])), "table_no": item.get("no", ""), "manual": False},
         )
+    # The last table before a past date never changes: remember which one answers this sale date.
+    cache.set(lookup_key, saved.pk, RESOLVED_TTL_SECONDS)
     return saved
 
 

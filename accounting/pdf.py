@@ -13,8 +13,9 @@ from .selectors import document_context
 CSS_PATH = Path(settings.BASE_DIR) / "static" / "css" / "document.css"
 PDF_CSS = """
 @page { size: A4; margin: 14mm 12mm 16mm 12mm;
-        @bottom-right { content: "Strona " counter(page) " z " counter(pages); font-size: 7pt; color: #666; } }
-body { font-family: "DejaVu Sans", sans-serif; font-size: 8.5pt; color: #111; }
+        @bottom-right { content: "Strona " counter(page) " z " counter(pages); font-family: "DejaVu Sans";
+                        font-size: 7pt; color: #666; } }
+html, body { font-family: "DejaVu Sans", sans-serif; font-size: 8.5pt; color: #111; }
 """
 _stylesheets = None
 

@@ -112,12 +112,12 @@ def series_save(*, data: dict, series: DocumentSeries | None = None) -> Document
             f"Seria „{clash.name}” używa już formatu {series.number_format} — numery by się powtarzały.",
             field="number_format",
         )
+    if series.is_default:  # rolled back with everything else if validation below fails
+        DocumentSeries.objects.filter(kind=series.kind, is_default=True).exclude(pk=series.pk).update(is_default=False)
     try:
         series.full_clean()
     except ValidationError as err:
         _raise_first(err)
-    if series.is_default:
-        DocumentSeries.objects.filter(kind=series.kind, is_default=True).exclude(pk=series.pk).update(is_default=False)
     series.save()
     return series
 
@@ -443,6 +443,7 @@ def document_correct(
     """Issue a correction (faktura korygująca) of an invoice or of an earlier correction.
 
     Lines carry before and after values; the totals are the per-rate differences and may be negative."""
+    document = Document.objects.select_related("order", "corrected_document").get(pk=document.pk)
     if document.kind not in (DocumentKind.INVOICE, DocumentKind.CORRECTION):
         raise ApplicationError("Korygować można fakturę albo fakturę korygującą.")
     if document.state != DocumentState.ISSUED:

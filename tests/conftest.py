@@ -94,3 +94,34 @@ def redis_url():
             pytest.fail("TEST_REDIS_URL is not set: `make test` starts Redis")
         pytest.skip("no Redis (run through `make test`)")
     return url
+
+
+@pytest.fixture
+def fake_nbp():
+    import responses
+
+    from tests.fakes.nbp import FakeNbp
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeNbp(mock)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch):
+    """Nothing in a test reaches the internet: a connection to a non-loopback address fails at once."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def guarded_connect(sock, address):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and not (host.startswith("127.") or host in ("::1", "localhost")):
+            raise ConnectionRefusedError(f"test tried to reach {address}: no internet in tests")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)

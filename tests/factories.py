@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from apilo.roles import ADMIN_GROUP, STAFF_GROUP
+from accounting.models import DocumentSeries
 from orders.models import Order, OrderItem, OrderStatus
 
 
@@ -82,3 +83,33 @@ class OrderFactory(factory.django.DjangoModelFactory):
             OrderItem.objects.create(order=self, position=position, **row)
         self.total_gross = sum((i.gross for i in self.items.all()), Decimal("0.00"))
         self.save(update_fields=["total_gross"])
+
+
+SELLER = {
+    "seller_company_name": "Sklep Bursztyn Sp. z o.o.", "seller_nip": "5260250274", "seller_street": "ul. Długa 5",
+    "seller_post_code": "80-831", "seller_city": "Gdańsk", "seller_email": "biuro@bursztyn.example.pl",
+    "bank_name": "Santander Bank Polska", "bank_account": "PL61109010140000071219812874", "bank_swift": "WBKPPLPP",
+    "place_of_issue": "Gdańsk",
+}
+
+
+class SeriesFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DocumentSeries
+
+    kind = "invoice"
+    name = factory.Sequence(lambda n: f"Faktury {n}")
+    number_format = factory.Sequence(lambda n: f"FV{n}/{{nr}}/{{mm}}/{{rrrr}}")
+    reset = "monthly"
+    is_default = False
+    seller_company_name = SELLER["seller_company_name"]
+    seller_nip = SELLER["seller_nip"]
+    seller_street = SELLER["seller_street"]
+    seller_post_code = SELLER["seller_post_code"]
+    seller_city = SELLER["seller_city"]
+    seller_email = SELLER["seller_email"]
+    bank_name = SELLER["bank_name"]
+    bank_account = SELLER["bank_account"]
+    bank_swift = SELLER["bank_swift"]
+    place_of_issue = "Gdańsk"
+    exemption_basis = "art. 43 ust. 1 pkt 29 lit. a ustawy o VAT"
