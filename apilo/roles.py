@@ -75,9 +75,11 @@ class StaffReadAdminWrite(BasePermission):
 # an entry is listed only when its URL exists and the user's role may open it.
 NAVIGATION = [
     ("BOK – zamówienia", [("Zamówienia", "orders:list", False)]),
+    ("Księgowość", [("Dokumenty", "accounting:document_list", False)]),
     (
         "Administracja",
         [
+            ("Księgowość konfiguracja", "accounting:series_list", True),
             ("Statusy zamówień", "orders:status_list", True),
             ("Użytkownicy", "users:list", True),
         ],

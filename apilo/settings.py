@@ -169,6 +169,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ItemKindEnum": "orders.models.ItemKind",
+        "DocumentKindEnum": "accounting.models.DocumentKind",
+        "VatRateEnum": "orders.models.VatRate",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------------------

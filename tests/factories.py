@@ -86,9 +86,15 @@ class OrderFactory(factory.django.DjangoModelFactory):
 
 
 SELLER = {
-    "seller_company_name": "Sklep Bursztyn Sp. z o.o.", "seller_nip": "5260250274", "seller_street": "ul. Długa 5",
-    "seller_post_code": "80-831", "seller_city": "Gdańsk", "seller_email": "biuro@bursztyn.example.pl",
-    "bank_name": "Santander Bank Polska", "bank_account": "PL61109010140000071219812874", "bank_swift": "WBKPPLPP",
+    "seller_company_name": "Sklep Bursztyn Sp. z o.o.",
+    "seller_nip": "5260250274",
+    "seller_street": "ul. Długa 5",
+    "seller_post_code": "80-831",
+    "seller_city": "Gdańsk",
+    "seller_email": "biuro@bursztyn.example.pl",
+    "bank_name": "Santander Bank Polska",
+    "bank_account": "PL61109010140000071219812874",
+    "bank_swift": "WBKPPLPP",
     "place_of_issue": "Gdańsk",
 }
 

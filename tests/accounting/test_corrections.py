@@ -12,8 +12,13 @@ pytestmark = pytest.mark.django_db
 ITEMS = [
     {"name": "Kubek", "quantity": Decimal(2), "unit_price_gross": Decimal("49.99"), "vat_rate": "23"},
     {"name": "Herbata", "quantity": Decimal(3), "unit_price_gross": Decimal("18.90"), "vat_rate": "5"},
-    {"name": "Kurier", "kind": "shipping", "quantity": Decimal(1), "unit_price_gross": Decimal("14.99"),
-     "vat_rate": "23"},
+    {
+        "name": "Kurier",
+        "kind": "shipping",
+        "quantity": Decimal(1),
+        "unit_price_gross": Decimal("14.99"),
+        "vat_rate": "23",
+    },
 ]
 
 
@@ -25,15 +30,21 @@ def invoice():
 
 def test_quantity_correction_shows_before_after_and_negative_differences(invoice, staff_user):
     correction = services.document_correct(
-        document=invoice, changes=[services.LineChange(position=1, quantity=Decimal(1))],
-        reason="Zwrot jednej sztuki", actor=staff_user,
+        document=invoice,
+        changes=[services.LineChange(position=1, quantity=Decimal(1))],
+        reason="Zwrot jednej sztuki",
+        actor=staff_user,
     )
 
     assert correction.kind == "correction" and correction.number.startswith("FK/1/")
     assert correction.corrected_document == invoice
     line = correction.lines.get()
     assert (line.quantity_before, line.quantity, line.gross_before, line.gross) == (
-        Decimal(2), Decimal(1), Decimal("99.98"), Decimal("49.99"))
+        Decimal(2),
+        Decimal(1),
+        Decimal("99.98"),
+        Decimal("49.99"),
+    )
     assert correction.vat_summary == [{"rate": "23", "net": "-40.64", "vat": "-9.35", "gross": "-49.99"}]
     assert correction.total_gross == Decimal("-49.99")
     assert correction.total_net + correction.total_vat == correction.total_gross
@@ -47,19 +58,27 @@ def test_full_return_zeroes_every_line(invoice):
 
 
 def test_price_change_and_line_removal(invoice):
-    correction = services.document_correct(document=invoice, reason="Rabat", changes=[
-        services.LineChange(position=2, unit_price_gross=Decimal("15.00")),
-        services.LineChange(position=3, remove=True),
-    ])
+    correction = services.document_correct(
+        document=invoice,
+        reason="Rabat",
+        changes=[
+            services.LineChange(position=2, unit_price_gross=Decimal("15.00")),
+            services.LineChange(position=3, remove=True),
+        ],
+    )
     diffs = {row["rate"]: Decimal(row["gross"]) for row in correction.vat_summary}
     assert diffs == {"23": Decimal("-14.99"), "5": Decimal("-11.70")}
 
 
 def test_a_correction_can_itself_be_corrected(invoice):
-    first = services.document_correct(document=invoice, reason="Zwrot 1 szt.",
-                                       changes=[services.LineChange(position=1, quantity=Decimal(1))])
-    second = services.document_correct(document=first, reason="Pomyłka w korekcie — zwrot odwołany",
-                                       changes=[services.LineChange(position=1, quantity=Decimal(2))])
+    first = services.document_correct(
+        document=invoice, reason="Zwrot 1 szt.", changes=[services.LineChange(position=1, quantity=Decimal(1))]
+    )
+    second = services.document_correct(
+        document=first,
+        reason="Pomyłka w korekcie — zwrot odwołany",
+        changes=[services.LineChange(position=1, quantity=Decimal(2))],
+    )
     line = second.lines.get()
     assert (line.quantity_before, line.quantity) == (Decimal(1), Decimal(2))
     assert second.total_gross == Decimal("49.99")
@@ -68,11 +87,13 @@ def test_a_correction_can_itself_be_corrected(invoice):
 
 def test_correction_without_change_or_reason_is_refused_and_consumes_nothing(invoice):
     with pytest.raises(ApplicationError) as no_change:
-        services.document_correct(document=invoice, changes=[services.LineChange(position=1, quantity=Decimal(2))],
-                                  reason="Nic")
+        services.document_correct(
+            document=invoice, changes=[services.LineChange(position=1, quantity=Decimal(2))], reason="Nic"
+        )
     with pytest.raises(ApplicationError) as no_reason:
-        services.document_correct(document=invoice, changes=[services.LineChange(position=1, quantity=Decimal(1))],
-                                  reason=" ")
+        services.document_correct(
+            document=invoice, changes=[services.LineChange(position=1, quantity=Decimal(1))], reason=" "
+        )
     assert "nic nie zmienia" in no_change.value.message
     assert no_reason.value.field == "reason"
     assert Document.objects.filter(kind="correction").count() == 0

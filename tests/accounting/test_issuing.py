@@ -16,12 +16,20 @@ B2B = {"invoice_company_name": "Żółw Sp. z o.o.", "invoice_nip": "5252344078"
 
 
 def test_invoice_for_a_company_has_parties_lines_and_totals_per_rate(staff_user):
-    order = OrderFactory(**B2B, items=[
-        {"name": "Kubek", "quantity": Decimal(2), "unit_price_gross": Decimal("49.99"), "vat_rate": "23"},
-        {"name": "Herbata", "quantity": Decimal(1), "unit_price_gross": Decimal("18.90"), "vat_rate": "5"},
-        {"name": "Kurier", "kind": "shipping", "quantity": Decimal(1), "unit_price_gross": Decimal("14.99"),
-         "vat_rate": "23"},
-    ])
+    order = OrderFactory(
+        **B2B,
+        items=[
+            {"name": "Kubek", "quantity": Decimal(2), "unit_price_gross": Decimal("49.99"), "vat_rate": "23"},
+            {"name": "Herbata", "quantity": Decimal(1), "unit_price_gross": Decimal("18.90"), "vat_rate": "5"},
+            {
+                "name": "Kurier",
+                "kind": "shipping",
+                "quantity": Decimal(1),
+                "unit_price_gross": Decimal("14.99"),
+                "vat_rate": "23",
+            },
+        ],
+    )
     series = SeriesFactory(number_format="FV/{nr}/{mm}/{rrrr}", payment_term_days=14)
 
     with time_machine.travel(date(2026, 11, 25)):
@@ -37,7 +45,10 @@ def test_invoice_for_a_company_has_parties_lines_and_totals_per_rate(staff_user)
         {"rate": "5", "net": "18.00", "vat": "0.90", "gross": "18.90"},
     ]
     assert (document.total_net, document.total_vat, document.total_gross) == (
-        Decimal("111.47"), Decimal("22.40"), Decimal("133.87"))
+        Decimal("111.47"),
+        Decimal("22.40"),
+        Decimal("133.87"),
+    )
     assert document.amount_in_words == "sto trzydzieści trzy złote, osiemdziesiąt siedem groszy"
     assert [line.name for line in document.lines.all()] == ["Kubek", "Herbata", "Kurier"]
     assert document.lines.get(name="Kubek").unit_price_net == Decimal("40.64")
@@ -127,8 +138,9 @@ def test_series_without_seller_nip_cannot_issue():
 
 
 def test_exempt_rate_needs_the_exemption_basis_on_the_series():
-    order = OrderFactory(items=[{"name": "Szkolenie", "quantity": Decimal(1), "unit_price_gross": Decimal("350"),
-                                 "vat_rate": "zw"}])
+    order = OrderFactory(
+        items=[{"name": "Szkolenie", "quantity": Decimal(1), "unit_price_gross": Decimal("350"), "vat_rate": "zw"}]
+    )
     with pytest.raises(ApplicationError) as err:
         services.document_issue(order=order, series=SeriesFactory(exemption_basis=""))
     assert "podstawę zwolnienia" in err.value.message
@@ -137,20 +149,32 @@ def test_exempt_rate_needs_the_exemption_basis_on_the_series():
 
 
 def test_split_payment_for_company_over_15000_with_annex_15_item():
-    big = [{"name": "Laptop", "quantity": Decimal(4), "unit_price_gross": Decimal("4299.00"), "vat_rate": "23",
-            "annex15": True}]
+    big = [
+        {
+            "name": "Laptop",
+            "quantity": Decimal(4),
+            "unit_price_gross": Decimal("4299.00"),
+            "vat_rate": "23",
+            "annex15": True,
+        }
+    ]
     company = services.document_issue(order=OrderFactory(**B2B, items=big), series=SeriesFactory())
     consumer = services.document_issue(order=OrderFactory(items=big), series=SeriesFactory())
     small = services.document_issue(
-        order=OrderFactory(**B2B, items=[{**big[0], "quantity": Decimal(3)}]), series=SeriesFactory())
+        order=OrderFactory(**B2B, items=[{**big[0], "quantity": Decimal(3)}]), series=SeriesFactory()
+    )
     assert company.split_payment and not consumer.split_payment and not small.split_payment
 
 
 def test_foreign_currency_invoice_uses_nbp_rate_of_the_last_business_day_before_sale(fake_nbp):
     fake_nbp.publish("EUR", date(2026, 11, 20), "4.2512", "226/A/NBP/2026")  # Friday
-    order = OrderFactory(currency="EUR", ordered_at="2026-11-23T10:00:00+01:00", items=[
-        {"name": "Kubek", "quantity": Decimal(2), "unit_price_gross": Decimal("12.30"), "vat_rate": "23"},
-    ])
+    order = OrderFactory(
+        currency="EUR",
+        ordered_at="2026-11-23T10:00:00+01:00",
+        items=[
+            {"name": "Kubek", "quantity": Decimal(2), "unit_price_gross": Decimal("12.30"), "vat_rate": "23"},
+        ],
+    )
     with time_machine.travel(date(2026, 11, 24)):
         document = services.document_issue(order=order, series=SeriesFactory())
 
@@ -161,8 +185,9 @@ def test_foreign_currency_invoice_uses_nbp_rate_of_the_last_business_day_before_
     assert document.total_vat_pln == Decimal("19.56")  # 4.60 × 4.2512 = 19.555… → 19.56
     # cached: a second document for the same day does not ask NBP again
     asked = len(fake_nbp.requests)
-    services.document_issue(order=OrderFactory(currency="EUR", ordered_at="2026-11-23T12:00:00+01:00"),
-                            series=SeriesFactory())
+    services.document_issue(
+        order=OrderFactory(currency="EUR", ordered_at="2026-11-23T12:00:00+01:00"), series=SeriesFactory()
+    )
     assert len(fake_nbp.requests) == asked
 
 
@@ -187,10 +212,12 @@ def test_nbp_unreachable_is_reported_too(fake_nbp):
 def test_proforma_and_receipt_are_their_own_kinds():
     order = OrderFactory()
     invoice = services.document_issue(order=order, series=SeriesFactory())
-    proforma = services.document_issue(order=order, series=SeriesFactory(kind="proforma",
-                                                                          number_format="PRO/{nr}/{mm}/{rrrr}"))
-    receipt = services.document_issue(order=order, series=SeriesFactory(kind="receipt",
-                                                                         number_format="PAR/{nr}/{mm}/{rrrr}"))
+    proforma = services.document_issue(
+        order=order, series=SeriesFactory(kind="proforma", number_format="PRO/{nr}/{mm}/{rrrr}")
+    )
+    receipt = services.document_issue(
+        order=order, series=SeriesFactory(kind="receipt", number_format="PAR/{nr}/{mm}/{rrrr}")
+    )
     assert {d.kind for d in (invoice, proforma, receipt)} == {"invoice", "proforma", "receipt"}
     assert proforma.title == "Faktura pro forma"
 

@@ -13,10 +13,27 @@ from tests.factories import OrderFactory, SeriesFactory
 
 pytestmark = pytest.mark.django_db
 
-MANDATORY_ALWAYS = ["Data wystawienia", "Data sprzedaży", "Sprzedawca", "Nabywca", "NIP: 5260250274",
-                    "Sklep Bursztyn Sp. z o.o.", "ul. Długa 5", "80-831 Gdańsk", "J.m.", "Ilość", "Cena jedn. netto",
-                    "Wartość netto", "Stawka VAT", "Kwota VAT", "Razem", "Słownie", "Sposób płatności",
-                    "Termin płatności", "PL61109010140000071219812874"]
+MANDATORY_ALWAYS = [
+    "Data wystawienia",
+    "Data sprzedaży",
+    "Sprzedawca",
+    "Nabywca",
+    "NIP: 5260250274",
+    "Sklep Bursztyn Sp. z o.o.",
+    "ul. Długa 5",
+    "80-831 Gdańsk",
+    "J.m.",
+    "Ilość",
+    "Cena jedn. netto",
+    "Wartość netto",
+    "Stawka VAT",
+    "Kwota VAT",
+    "Razem",
+    "Słownie",
+    "Sposób płatności",
+    "Termin płatności",
+    "PL61109010140000071219812874",
+]
 
 
 def pdf_text(document) -> str:
@@ -33,11 +50,24 @@ def pdf_fonts(document) -> str:
 
 @pytest.fixture
 def b2b_invoice():
-    order = OrderFactory(invoice_company_name="Żółw Sp. z o.o.", invoice_nip="5252344078", items=[
-        {"name": "Kubek ceramiczny „Zakopane”", "quantity": Decimal(2), "unit_price_gross": Decimal("49.99"),
-         "vat_rate": "23"},
-        {"name": "Herbata liściasta", "quantity": Decimal(1), "unit_price_gross": Decimal("18.90"), "vat_rate": "5"},
-    ])
+    order = OrderFactory(
+        invoice_company_name="Żółw Sp. z o.o.",
+        invoice_nip="5252344078",
+        items=[
+            {
+                "name": "Kubek ceramiczny „Zakopane”",
+                "quantity": Decimal(2),
+                "unit_price_gross": Decimal("49.99"),
+                "vat_rate": "23",
+            },
+            {
+                "name": "Herbata liściasta",
+                "quantity": Decimal(1),
+                "unit_price_gross": Decimal("18.90"),
+                "vat_rate": "5",
+            },
+        ],
+    )
     with time_machine.travel(date(2026, 11, 25)):
         return services.document_issue(order=order, series=SeriesFactory(number_format="FV/{nr}/{mm}/{rrrr}"))
 
@@ -88,8 +118,11 @@ def test_b2c_invoice_pdf_has_buyer_without_nip():
 
 def test_correction_pdf_shows_corrected_document_reason_and_before_after(b2b_invoice):
     SeriesFactory(kind="correction", number_format="FK/{nr}/{mm}/{rrrr}", is_default=True)
-    correction = services.document_correct(document=b2b_invoice, reason="Zwrot jednej sztuki",
-                                           changes=[services.LineChange(position=1, quantity=Decimal(1))])
+    correction = services.document_correct(
+        document=b2b_invoice,
+        reason="Zwrot jednej sztuki",
+        changes=[services.LineChange(position=1, quantity=Decimal(1))],
+    )
     text = pdf_text(correction)
     assert "Faktura korygująca nr FK/1/" in text
     assert "Korekta do dokumentu nr FV/1/11/2026 z dnia 25.11.2026" in text
@@ -100,9 +133,11 @@ def test_correction_pdf_shows_corrected_document_reason_and_before_after(b2b_inv
 
 def test_currency_invoice_pdf_shows_rate_table_and_vat_in_pln(fake_nbp):
     fake_nbp.publish("EUR", date(2026, 11, 20), "4.2512", "226/A/NBP/2026")
-    order = OrderFactory(currency="EUR", ordered_at="2026-11-23T10:00:00+01:00",
-                         items=[{"name": "Kubek", "quantity": Decimal(2), "unit_price_gross": Decimal("12.30"),
-                                 "vat_rate": "23"}])
+    order = OrderFactory(
+        currency="EUR",
+        ordered_at="2026-11-23T10:00:00+01:00",
+        items=[{"name": "Kubek", "quantity": Decimal(2), "unit_price_gross": Decimal("12.30"), "vat_rate": "23"}],
+    )
     with time_machine.travel(date(2026, 11, 24)):
         document = services.document_issue(order=order, series=SeriesFactory())
     text = pdf_text(document)
@@ -114,11 +149,22 @@ def test_currency_invoice_pdf_shows_rate_table_and_vat_in_pln(fake_nbp):
 
 
 def test_split_payment_and_proforma_notices():
-    order = OrderFactory(invoice_company_name="Żółw Sp. z o.o.", invoice_nip="5252344078", items=[
-        {"name": "Laptop", "quantity": Decimal(4), "unit_price_gross": Decimal("4299.00"), "vat_rate": "23",
-         "annex15": True}])
+    order = OrderFactory(
+        invoice_company_name="Żółw Sp. z o.o.",
+        invoice_nip="5252344078",
+        items=[
+            {
+                "name": "Laptop",
+                "quantity": Decimal(4),
+                "unit_price_gross": Decimal("4299.00"),
+                "vat_rate": "23",
+                "annex15": True,
+            }
+        ],
+    )
     invoice = services.document_issue(order=order, series=SeriesFactory())
-    proforma = services.document_issue(order=order, series=SeriesFactory(kind="proforma",
-                                                                          number_format="PRO/{nr}/{mm}/{rrrr}"))
+    proforma = services.document_issue(
+        order=order, series=SeriesFactory(kind="proforma", number_format="PRO/{nr}/{mm}/{rrrr}")
+    )
     assert "mechanizm podzielonej płatności" in pdf_text(invoice)
     assert "nie jest fakturą VAT" in pdf_text(proforma)

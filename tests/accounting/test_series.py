@@ -10,8 +10,13 @@ pytestmark = pytest.mark.django_db
 
 
 def series_data(**overrides):
-    data = {"kind": "invoice", "name": "Faktury Allegro", "number_format": "FA/{nr}/{mm}/{rrrr}", "reset": "monthly",
-            **SELLER}
+    data = {
+        "kind": "invoice",
+        "name": "Faktury Allegro",
+        "number_format": "FA/{nr}/{mm}/{rrrr}",
+        "reset": "monthly",
+        **SELLER,
+    }
     data.update(overrides)
     return data
 
@@ -20,7 +25,9 @@ def test_setup_creates_the_four_default_series_with_seller_and_bank():
     created = services.series_setup_defaults(seller=SELLER)
 
     assert sorted(s.name for s in created) == [
-        "Faktura (domyślnie)", "Faktura korygująca (domyślnie)", "Faktura pro forma (domyślnie)",
+        "Faktura (domyślnie)",
+        "Faktura korygująca (domyślnie)",
+        "Faktura pro forma (domyślnie)",
         "Paragon (domyślnie)",
     ]
     assert all(s.is_default and s.seller_nip == "5260250274" and s.bank_swift == "WBKPPLPP" for s in created)
@@ -110,8 +117,10 @@ def test_number_preview_shows_the_next_number(admin_client):
     from django.utils import timezone
 
     today = timezone.localdate()
-    response = admin_client.get(reverse("accounting:number_preview"),
-                                {"number_format": "FV/{nr}/{mm}/{rrrr}", "reset": "monthly", "start_number": "5"})
+    response = admin_client.get(
+        reverse("accounting:number_preview"),
+        {"number_format": "FV/{nr}/{mm}/{rrrr}", "reset": "monthly", "start_number": "5"},
+    )
     assert response.json() == {"ok": True, "number": f"FV/5/{today:%m}/{today:%Y}"}
     bad = admin_client.get(reverse("accounting:number_preview"), {"number_format": "FV", "reset": "never"}).json()
     assert bad["ok"] is False and "{nr}" in bad["message"]

@@ -12,7 +12,8 @@ lines = st.lists(
         st.decimals(min_value=Decimal("0.001"), max_value=Decimal("500"), places=3),
         st.decimals(min_value=Decimal("0.00"), max_value=Decimal("99999.99"), places=2),
     ),
-    min_size=1, max_size=25,
+    min_size=1,
+    max_size=25,
 )
 
 
@@ -32,7 +33,10 @@ def test_half_grosz_rounds_up():
 
 def test_exempt_and_not_taxed_lines_carry_no_vat():
     summary = vat.vat_summary([("zw", Decimal("350.00")), ("np", Decimal("100.00"))])
-    assert [(r["rate"], r["vat"], r["net"]) for r in summary] == [("zw", 0, Decimal("350.00")), ("np", 0, Decimal("100.00"))]
+    assert [(r["rate"], r["vat"], r["net"]) for r in summary] == [
+        ("zw", 0, Decimal("350.00")),
+        ("np", 0, Decimal("100.00")),
+    ]
 
 
 @settings(max_examples=300, deadline=None)
@@ -68,7 +72,9 @@ def test_correction_differences_add_up_to_after_minus_before(before, after):
 
 
 def test_amount_in_words():
-    assert vat.amount_in_words(Decimal("2051.37"), "PLN") == \
-        "dwa tysiące pięćdziesiąt jeden złotych, trzydzieści siedem groszy"
+    assert (
+        vat.amount_in_words(Decimal("2051.37"), "PLN")
+        == "dwa tysiące pięćdziesiąt jeden złotych, trzydzieści siedem groszy"
+    )
     assert vat.amount_in_words(Decimal("-200.00"), "PLN").startswith("minus dwieście złotych")
     assert vat.amount_in_words(Decimal("12.30"), "GBP") == "dwanaście GBP 30/100"

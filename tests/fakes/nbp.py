@@ -23,8 +23,9 @@ class FakeNbp:
         self.requests: list[str] = []
         self.fail_with: int | None = None
         self.unreachable = False
-        mock.add_callback(responses.GET, re.compile(re.escape(BASE) + r"exchangerates/rates/a/.*"),
-                          callback=self._answer)
+        mock.add_callback(
+            responses.GET, re.compile(re.escape(BASE) + r"exchangerates/rates/a/.*"), callback=self._answer
+        )
 
     def publish(self, code: str, day: date, mid: str, number: str | None = None):
         self.rates[(code.upper(), day)] = (Decimal(mid), number or f"{len(self.rates) + 1:03d}/A/NBP/{day.year}")
@@ -46,7 +47,10 @@ class FakeNbp:
         found = sorted((d, r) for (c, d), r in self.rates.items() if c == code and start <= d <= end)
         if not found:
             return 404, {}, "404 NotFound - Not Found - Brak danych"
-        body = {"table": "A", "currency": code.lower(), "code": code, "rates": [
-            {"no": no, "effectiveDate": d.isoformat(), "mid": float(mid)} for d, (mid, no) in found
-        ]}
+        body = {
+            "table": "A",
+            "currency": code.lower(),
+            "code": code,
+            "rates": [{"no": no, "effectiveDate": d.isoformat(), "mid": float(mid)} for d, (mid, no) in found],
+        }
         return 200, {"Content-Type": "application/json"}, json.dumps(body)
