@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from apilo.roles import ADMIN_GROUP, STAFF_GROUP
 from accounting.models import DocumentSeries
+from apilo.roles import ADMIN_GROUP, STAFF_GROUP
 from orders.models import Order, OrderItem, OrderStatus
 
 

@@ -55,7 +55,7 @@ def test_random_documents_always_add_up(items):
         exact = row["gross"] * percent / (100 + percent)
         assert row["vat"] == exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         assert row["vat"].as_tuple().exponent == -2
-    for rate, amounts in built:
+    for _rate, amounts in built:
         assert amounts.net + amounts.vat == amounts.gross
 
 
