@@ -15,9 +15,13 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench import bench_orders  # noqa: E402
+from bench import bench_documents, bench_orders  # noqa: E402
 
-BENCHMARKS = {"orders": bench_orders.run}
+BENCHMARKS = {
+    "orders": bench_orders.run,
+    "documents": bench_documents.run,
+    "document-list": bench_documents.run_list,
+}
 
 
 def main():
