@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from apilo.validators import validate_bank_account, validate_currency, validate_nip, validate_swift
+from integrations.models import Integration
 from orders.models import Order, PaymentMethod, VatRate
 
 
@@ -65,6 +66,19 @@ class DocumentSeries(models.Model):
     )
     active = models.BooleanField("aktywna", default=True)
     is_default = models.BooleanField("domyślna dla rodzaju", default=False)
+    integration = models.ForeignKey(
+        Integration,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="series",
+        verbose_name="integracja zewnętrzna",
+    )
+    external_numbering = models.BooleanField(
+        "numer z serwisu zewnętrznego",
+        default=False,
+        help_text="Numer dokumentu nadaje serwis księgowy (dla inFakt zawsze).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -109,6 +123,13 @@ class NumberCounter(models.Model):
         return f"{self.series_id}/{self.period}: {self.last}"
 
 
+class SyncState(models.TextChoices):
+    NONE = "none", "—"
+    PENDING = "pending", "Wysyłanie"
+    SYNCED = "synced", "Zsynchronizowano"
+    FAILED = "failed", "Błąd"
+
+
 class DocumentState(models.TextChoices):
     ISSUING = "issuing", "W trakcie wystawiania"
     ISSUED = "issued", "Wystawiony"
@@ -121,9 +142,9 @@ class Document(models.Model):
 
     kind = models.CharField("rodzaj", max_length=12, choices=DocumentKind.choices)
     series = models.ForeignKey(DocumentSeries, on_delete=models.PROTECT, related_name="documents")
-    number = models.CharField("numer", max_length=80)
+    number = models.CharField("numer", max_length=80, blank=True)  # empty until an external service numbers it
     period = models.CharField(max_length=7, blank=True)
-    sequence = models.PositiveIntegerField()
+    sequence = models.PositiveIntegerField(null=True, blank=True)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="documents", null=True, blank=True)
     corrected_document = models.ForeignKey(
         "self",
@@ -134,6 +155,12 @@ class Document(models.Model):
         verbose_name="dokument korygowany",
     )
     correction_reason = models.CharField("przyczyna korekty", max_length=255, blank=True)
+    correction_reason_code = models.CharField(
+        "rodzaj przyczyny",
+        max_length=10,
+        blank=True,
+        choices=[("mistake", "Pomyłka (błąd rachunkowy lub inny oczywisty)"), ("other", "Inna (np. zwrot, rabat)")],
+    )
     additional = models.BooleanField(
         "kolejny dokument tego rodzaju",
         default=False,
@@ -177,6 +204,21 @@ class Document(models.Model):
     pdf = models.FileField(upload_to="documents/%Y/%m/", blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True)
 
+    # Synchronisation with an accounting service (inFakt): recorded before and as soon as each step is known.
+    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    external_id = models.CharField(max_length=64, blank=True)
+    external_uuid = models.CharField(max_length=64, blank=True)
+    external_number = models.CharField(max_length=80, blank=True)
+    external_task_ref = models.CharField(max_length=64, blank=True)
+    sync_state = models.CharField(
+        "stan synchronizacji", max_length=10, choices=SyncState.choices, default=SyncState.NONE
+    )
+    sync_attempts = models.PositiveSmallIntegerField(default=0)
+    sync_in_doubt = models.BooleanField(default=False)
+    sync_last_error = models.TextField("ostatni błąd synchronizacji", blank=True)
+    sync_errors = models.JSONField(default=dict, blank=True)
+    sync_lease_until = models.DateTimeField(null=True, blank=True)  # one worker at a time per document
+
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -187,8 +229,19 @@ class Document(models.Model):
         verbose_name = "dokument"
         verbose_name_plural = "dokumenty"
         constraints = [
-            models.UniqueConstraint(fields=["series", "number"], name="document_unique_series_number"),
-            models.UniqueConstraint(fields=["series", "period", "sequence"], name="document_unique_sequence"),
+            models.UniqueConstraint(
+                fields=["series", "number"], condition=~Q(number=""), name="document_unique_series_number"
+            ),
+            models.UniqueConstraint(
+                fields=["series", "period", "sequence"],
+                condition=Q(sequence__isnull=False),
+                name="document_unique_sequence",
+            ),
+            models.UniqueConstraint(
+                fields=["integration", "external_uuid"],
+                condition=~Q(external_uuid=""),
+                name="document_unique_external_uuid",
+            ),
             # One live document per (order, kind): a double click or a retried task cannot make a second one.
             models.UniqueConstraint(
                 fields=["order", "kind"],
@@ -204,7 +257,11 @@ class Document(models.Model):
         ]
 
     def __str__(self):
-        return self.number
+        return self.number or f"(w trakcie wystawiania #{self.pk})"
+
+    @property
+    def display_number(self) -> str:
+        return self.number or "numer nadaje serwis księgowy…"
 
     @property
     def title(self) -> str:

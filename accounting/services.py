@@ -27,7 +27,9 @@ from .models import (
     DocumentLine,
     DocumentSeries,
     DocumentState,
+    SyncState,
 )
+from .sync import schedule_sync
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ SERIES_FIELDS = (
     "exemption_basis",
     "active",
     "is_default",
+    "integration",
+    "external_numbering",
 )
 
 
@@ -103,6 +107,13 @@ def series_save(*, data: dict, series: DocumentSeries | None = None) -> Document
     series.bank_account = normalize_account(series.bank_account) if series.bank_account else ""
     series.bank_swift = (series.bank_swift or "").strip().upper()
     series.seller_country = (series.seller_country or "PL").upper()
+    if series.integration_id:
+        if series.kind == DocumentKind.RECEIPT:
+            raise ApplicationError(
+                "inFakt nie obsługuje paragonów — serii paragonów nie można połączyć z inFakt.", field="integration"
+            )
+        # inFakt numbers invoices itself: for inFakt the number always comes from the service.
+        series.external_numbering = True
     problems = numbering.format_problems(series.number_format, series.reset)
     if problems:
         raise ApplicationError(problems[0], field="number_format")
@@ -364,8 +375,15 @@ def document_issue(
             if existing and not additional:
                 raise DocumentAlreadyIssued(existing)
             document.additional = bool(existing)
-            document.number, document.period, document.sequence = _allocate(series, issue_date)
+            if series.integration_id:
+                # Numbered by the accounting service: the row exists (issuing) before any call goes out.
+                document.integration_id = series.integration_id
+                document.state, document.sync_state = DocumentState.ISSUING, SyncState.PENDING
+            else:
+                document.number, document.period, document.sequence = _allocate(series, issue_date)
             document.save()
+            if document.integration_id:
+                schedule_sync(document)
             for line in built_lines:
                 line.document = document
             DocumentLine.objects.bulk_create(built_lines)
@@ -439,6 +457,7 @@ def document_correct(
     series: DocumentSeries | None = None,
     full_return: bool = False,
     issue_date: date | None = None,
+    reason_code: str = "other",
 ) -> Document:
     """Issue a correction (faktura korygująca) of an invoice or of an earlier correction.
 
@@ -505,6 +524,7 @@ def document_correct(
         order=original.order,
         corrected_document=original,
         correction_reason=reason,
+        correction_reason_code=reason_code if reason_code in ("mistake", "other") else "other",
         issue_date=issue_date or timezone.localdate(),
         sale_date=original.sale_date,
         due_date=(issue_date or timezone.localdate()) + timedelta(days=series.payment_term_days),
@@ -552,8 +572,15 @@ def document_correct(
         )
     with transaction.atomic():
         Document.objects.select_for_update().filter(pk=original.pk).first()
-        correction.number, correction.period, correction.sequence = _allocate(series, correction.issue_date)
+        if original.integration_id:
+            # An invoice that lives in an accounting service is corrected there too (its corrective endpoint).
+            correction.integration_id = original.integration_id
+            correction.state, correction.sync_state = DocumentState.ISSUING, SyncState.PENDING
+        else:
+            correction.number, correction.period, correction.sequence = _allocate(series, correction.issue_date)
         correction.save()
+        if correction.integration_id:
+            schedule_sync(correction)
         for line in lines:
             line.document = correction
         DocumentLine.objects.bulk_create(lines)

@@ -203,3 +203,9 @@ LOGGING = {
 # --- external services -----------------------------------------------------------------------------------
 NBP_API_URL = env.str("NBP_API_URL", default="https://api.nbp.pl/api/")
 NBP_TIMEOUT_SECONDS = env.float("NBP_TIMEOUT_SECONDS", default=5.0)
+INFAKT_TIMEOUT_SECONDS = env.float("INFAKT_TIMEOUT_SECONDS", default=15.0)
+# inFakt's per-IP limits (requests per 60 s); every worker shares them through the rate limiter.
+INFAKT_WRITE_LIMIT_PER_MINUTE = env.int("INFAKT_WRITE_LIMIT_PER_MINUTE", default=150)
+INFAKT_READ_LIMIT_PER_MINUTE = env.int("INFAKT_READ_LIMIT_PER_MINUTE", default=300)
+INFAKT_POLL_SECONDS = env.float("INFAKT_POLL_SECONDS", default=1.0)
+RATE_LIMIT_REDIS_URL = env.str("RATE_LIMIT_REDIS_URL", default="")

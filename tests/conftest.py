@@ -125,3 +125,30 @@ def _no_internet(monkeypatch):
         return real_connect(sock, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+@pytest.fixture
+def fake_infakt(settings):
+    from integrations.infakt.fake import FakeInfakt
+
+    settings.INFAKT_POLL_SECONDS = 0.01
+    settings.INFAKT_TIMEOUT_SECONDS = 1.0
+    fake = FakeInfakt(api_key="test-infakt-key-9876")
+    fake.slow_seconds = 1.5
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def infakt_integration(db, fake_infakt):
+    from integrations.services import integration_save
+
+    return integration_save(
+        data={
+            "provider": "infakt",
+            "name": "Moje inFakt",
+            "api_key": fake_infakt.api_key,
+            "base_url": fake_infakt.base_url,
+        }
+    )

@@ -1,0 +1,32 @@
+"""Secrets at rest: Fernet (AES-128-CBC + HMAC) with FIELD_ENCRYPTION_KEY. Values are never logged."""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _fernet() -> Fernet:
+    key = settings.FIELD_ENCRYPTION_KEY
+    if not key:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY is not set: secrets cannot be stored.")
+    return Fernet(key.encode() if isinstance(key, str) else key)
+
+
+def encrypt(value: str) -> str:
+    return _fernet().encrypt(value.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken as err:
+        raise ImproperlyConfigured("A stored secret cannot be decrypted: FIELD_ENCRYPTION_KEY changed?") from err
+
+
+def mask(value: str) -> str:
+    """Only the last four characters, e.g. '••••a1b2'."""
+    return f"••••{value[-4:]}" if value else ""

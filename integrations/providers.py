@@ -1,0 +1,113 @@
+"""The provider interface: plain data in, plain data out. Providers never touch accounting models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from apilo.errors import ApplicationError
+
+
+class ProviderError(ApplicationError):
+    pass
+
+
+class ProviderUnavailable(ProviderError):
+    """Timeout, connection error, 429, 5xx: worth retrying later. `in_doubt` when a write may have happened."""
+
+    def __init__(self, message: str, *, in_doubt: bool = False, retry_after: float | None = None):
+        super().__init__(message)
+        self.in_doubt = in_doubt
+        self.retry_after = retry_after
+
+
+class ProviderRejected(ProviderError):
+    """422 and other final refusals: retrying the same data cannot help. `errors` maps field → messages."""
+
+    def __init__(self, message: str, *, errors: dict | None = None):
+        super().__init__(message, extra={"errors": errors or {}})
+        self.errors = errors or {}
+
+
+class ProviderAuthError(ProviderError):
+    """401/402/403: the key, the plan or the scopes are wrong; the integration is marked failing."""
+
+
+class ProviderNotConfigured(ProviderError):
+    pass
+
+
+@dataclass
+class Party:
+    company_name: str
+    name: str
+    nip: str
+    street: str
+    post_code: str
+    city: str
+    country: str
+    email: str = ""
+
+
+@dataclass
+class InvoiceLine:
+    name: str
+    unit: str
+    quantity: Decimal
+    vat_rate: str
+    gross_total: Decimal  # the line's gross value (quantity × unit gross), rounded
+    unit_price_gross: Decimal
+    # corrections only: the same line before
+    quantity_before: Decimal | None = None
+    gross_total_before: Decimal | None = None
+
+
+@dataclass
+class InvoicePayload:
+    reference: str  # our document id: lets an uncertain create be found again
+    order_number: str
+    issue_date: date
+    sale_date: date
+    due_date: date | None
+    payment_method: str
+    currency: str
+    buyer: Party
+    lines: list[InvoiceLine]
+    total_gross: Decimal
+    kind: str = "vat"  # "vat" | "proforma"
+    bank_account: str = ""
+    bank_name: str = ""
+    swift: str = ""
+    split_payment: bool = False
+    notes: str = ""
+    # corrections
+    corrected_number: str = ""
+    corrected_date: date | None = None
+    corrected_uuid: str = ""
+    correction_reason: str = ""  # "mistake" | "other"
+
+
+@dataclass
+class AccountInfo:
+    company_name: str = ""
+    nip: str = ""
+    street: str = ""
+    post_code: str = ""
+    city: str = ""
+    bank_accounts: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class TaskStatus:
+    done: bool
+    external_uuid: str = ""
+    errors: dict = field(default_factory=dict)
+
+
+@dataclass
+class ExternalInvoice:
+    uuid: str
+    id: str
+    number: str
+    gross_total: Decimal
