@@ -14,10 +14,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed ## Create .venv and install the app with its test tools
 
+FAKE_INFAKT_PORT ?= 8099
+
 run: install ## Migrate, load demo data and serve http://127.0.0.1:$(PORT) (SQLite + in-process tasks by default)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	bash scripts/run.sh $(PORT) $(FAKE_INFAKT_PORT)
 
 test: ## Run the whole suite against a throwaway PostgreSQL and Redis (installs what it needs)
 	bash scripts/test.sh

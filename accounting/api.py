@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -60,7 +60,10 @@ class SeriesSerializer(serializers.ModelSerializer):
             "exemption_basis",
             "active",
             "is_default",
+            "integration",
+            "external_numbering",
         ]
+        read_only_fields = ["external_numbering"]
         validators = []
 
 
@@ -87,8 +90,18 @@ class VatRowSerializer(serializers.Serializer):
     gross = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
+class ExternalSerializer(serializers.Serializer):
+    provider = serializers.CharField(source="integration.provider", allow_null=True)
+    id = serializers.CharField(source="external_id")
+    uuid = serializers.CharField(source="external_uuid")
+    number = serializers.CharField(source="external_number")
+    state = serializers.CharField(source="sync_state")
+    last_error = serializers.CharField(source="sync_last_error")
+
+
 class DocumentSerializer(serializers.ModelSerializer):
     lines = LineSerializer(many=True, read_only=True)
+    external = serializers.SerializerMethodField()
     vat_summary = VatRowSerializer(many=True, read_only=True)
     pdf_url = serializers.SerializerMethodField()
 
@@ -125,9 +138,14 @@ class DocumentSerializer(serializers.ModelSerializer):
             "additional",
             "cancel_reason",
             "pdf_url",
+            "external",
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ExternalSerializer(allow_null=True))
+    def get_external(self, document):
+        return ExternalSerializer(document).data if document.integration_id else None
 
     def get_pdf_url(self, document) -> str:
         request = self.context.get("request")

@@ -43,6 +43,22 @@ class SeriesForm(forms.ModelForm):
         ]
 
 
+class SeriesIntegrationForm(SeriesForm):
+    """After the first save: Integracja zewnętrzna (choose the accounting service)."""
+
+    confirm_mismatch = forms.BooleanField(label="Zapisz mimo różnic z danymi w serwisie", required=False)
+
+    class Meta(SeriesForm.Meta):
+        fields = [*SeriesForm.Meta.fields, "integration"]
+        help_texts = {
+            **SeriesForm.Meta.help_texts,
+            "integration": "inFakt sam numeruje faktury: numer dokumentu zawsze pochodzi z inFakt.",
+        }
+
+    def sections(self):
+        return [*super().sections(), ("Integracja zewnętrzna", [self["integration"], self["confirm_mismatch"]])]
+
+
 class SetupForm(forms.ModelForm):
     """ "Rozpocznij konfigurację": the seller and bank data shared by the four default series."""
 

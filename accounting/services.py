@@ -627,6 +627,8 @@ def document_pdf(*, document: Document) -> bytes:
     if document.pdf:
         with document.pdf.open("rb") as handle:
             return handle.read()
+    if document.integration_id:
+        raise Conflict("PDF tego dokumentu pochodzi z serwisu księgowego i będzie dostępny po nadaniu numeru.")
     from .pdf import render_pdf
 
     content = render_pdf(document)
@@ -642,3 +644,56 @@ def document_pdf(*, document: Document) -> bytes:
         locked.save(update_fields=["pdf", "pdf_sha256"])
         document.pdf, document.pdf_sha256 = locked.pdf, locked.pdf_sha256
     return content
+
+
+# --- series ↔ accounting-service account --------------------------------------------------------------------
+
+
+def _norm(value: str) -> str:
+    return " ".join((value or "").replace(",", " ").split()).casefold()
+
+
+def series_account_mismatches(*, series_data: dict, integration) -> list[str]:
+    """Field-by-field differences between the series' Sprzedawca / Konto bankowe and the service's account data,
+    in Polish, for the admin to see before saving. Empty when everything agrees."""
+    account = integration.account_data or {}
+    if not account:
+        return ["Brak danych konta z serwisu — sprawdź połączenie w Konfiguracja faktur."]
+    problems = []
+    pairs = [
+        ("Nazwa firmy", "seller_company_name", "company_name"),
+        ("NIP", "seller_nip", "nip"),
+        ("Ulica", "seller_street", "street"),
+        ("Kod pocztowy", "seller_post_code", "post_code"),
+        ("Miejscowość", "seller_city", "city"),
+    ]
+    for label, ours, theirs in pairs:
+        a, b = series_data.get(ours, ""), account.get(theirs, "")
+        if ours == "seller_nip":
+            a, b = normalize_nip(a), normalize_nip(b)
+        if _norm(a) != _norm(b):
+            problems.append(f"{label}: w serii „{a or '—'}”, w {integration.get_provider_display()} „{b or '—'}”.")
+    banks = account.get("bank_accounts") or []
+    ours_account = normalize_account(series_data.get("bank_account", "")) if series_data.get("bank_account") else ""
+    match = next((b for b in banks if normalize_account(b.get("account_number", "")) == ours_account), None)
+    if ours_account and match is None:
+        known = ", ".join(b.get("account_number", "") for b in banks) or "brak kont"
+        problems.append(
+            f"Numer konta {ours_account} nie występuje w {integration.get_provider_display()} "
+            f"({known}) — inFakt odrzuci przelew na niezweryfikowane konto."
+        )
+    elif match:
+        if _norm(match.get("bank_name", "")) != _norm(series_data.get("bank_name", "")):
+            problems.append(
+                f"Bank: w serii „{series_data.get('bank_name') or '—'}”, w serwisie „{match.get('bank_name') or '—'}”."
+            )
+        if (match.get("swift") or "").upper() != (series_data.get("bank_swift") or "").upper():
+            problems.append(
+                f"SWIFT: w serii „{series_data.get('bank_swift') or '—'}”, w serwisie „{match.get('swift') or '—'}”."
+            )
+    if series_data.get("seller_company_name_2"):
+        problems.append(
+            "Pole „Nazwa c.d.” jest wypełnione — inFakt go nie przyjmuje; na fakturze z inFakt "
+            "będzie tylko nazwa firmy z inFakt."
+        )
+    return problems

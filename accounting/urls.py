@@ -17,6 +17,8 @@ urlpatterns = [
     path("ksiegowosc/dokumenty/rejestr.csv", views.DocumentRegisterView.as_view(), name="document_register"),
     path("ksiegowosc/dokumenty/<int:pk>/", views.DocumentDetailView.as_view(), name="document_detail"),
     path("ksiegowosc/dokumenty/<int:pk>/pdf/", views.DocumentPdfView.as_view(), name="document_pdf"),
+    path("ksiegowosc/dokumenty/<int:pk>/stan/", views.DocumentStateView.as_view(), name="document_state"),
+    path("ksiegowosc/dokumenty/<int:pk>/ponow/", views.DocumentRetrySyncView.as_view(), name="document_retry"),
     path("ksiegowosc/dokumenty/<int:pk>/anuluj/", views.DocumentCancelView.as_view(), name="document_cancel"),
     path("ksiegowosc/dokumenty/<int:pk>/koryguj/", views.DocumentCorrectView.as_view(), name="document_correct"),
 ]

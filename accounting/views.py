@@ -17,7 +17,7 @@ from apilo.roles import AdminRequiredMixin, StaffRequiredMixin, is_staff_role
 from orders.models import Order
 
 from . import numbering, selectors, services
-from .forms import CancelForm, CorrectionForm, IssueForm, SeriesForm, SetupForm
+from .forms import CancelForm, CorrectionForm, IssueForm, SeriesForm, SeriesIntegrationForm, SetupForm
 from .models import Document, DocumentKind, DocumentSeries
 from .nbp import RateUnavailable
 
@@ -72,57 +72,60 @@ class SeriesSetupView(AdminRequiredMixin, View):
 class SeriesFormView(AdminRequiredMixin, View):
     template_name = "accounting/series_form.html"
 
-    def _series(self, pk):
-        return get_object_or_404(DocumentSeries, pk=pk) if pk else None
+    def _context(self, form, series, kind, mismatches=()):
+        return {
+            "form": form,
+            "series": series,
+            "kind": kind,
+            "kind_label": DocumentKind(kind).label,
+            "mismatches": mismatches,
+        }
 
     def get(self, request, pk=None):
-        series = self._series(pk)
-        if series is None:
-            kind = request.GET.get("kind", DocumentKind.INVOICE)
-            if kind not in DocumentKind.values:
-                kind = DocumentKind.INVOICE
-            template = DocumentSeries.objects.filter(is_default=True).first()
-            initial = {"number_format": "", "reset": "monthly", "payment_term_days": 7, "active": True}
-            if template:  # a new series starts with the seller and bank data already used
-                initial.update({f: getattr(template, f) for f in SetupForm.Meta.fields})
-            form = SeriesForm(initial=initial)
+        if pk:
+            series = get_object_or_404(DocumentSeries, pk=pk)
             return render(
-                request, self.template_name, {"form": form, "kind": kind, "kind_label": DocumentKind(kind).label}
+                request, self.template_name, self._context(SeriesIntegrationForm(instance=series), series, series.kind)
             )
-        return render(
-            request,
-            self.template_name,
-            {
-                "form": SeriesForm(instance=series),
-                "series": series,
-                "kind": series.kind,
-                "kind_label": series.get_kind_display(),
-            },
-        )
+        kind = request.GET.get("kind", DocumentKind.INVOICE)
+        if kind not in DocumentKind.values:
+            kind = DocumentKind.INVOICE
+        template = DocumentSeries.objects.filter(is_default=True).first()
+        initial = {"number_format": "", "reset": "monthly", "payment_term_days": 7, "active": True}
+        if template:  # a new series starts with the seller and bank data already used
+            initial.update({f: getattr(template, f) for f in SetupForm.Meta.fields})
+        return render(request, self.template_name, self._context(SeriesForm(initial=initial), None, kind))
 
     def post(self, request, pk=None):
-        series = self._series(pk)
+        series = get_object_or_404(DocumentSeries, pk=pk) if pk else None
         kind = series.kind if series else request.POST.get("kind", DocumentKind.INVOICE)
-        form = SeriesForm(
-            request.POST,
-            instance=DocumentSeries(kind=kind) if series is None else DocumentSeries.objects.get(pk=series.pk),
-        )
+        if kind not in DocumentKind.values:
+            kind = DocumentKind.INVOICE
+        form_class = SeriesIntegrationForm if series else SeriesForm
+        instance = DocumentSeries.objects.get(pk=series.pk) if series else DocumentSeries(kind=kind)
+        form = form_class(request.POST, instance=instance)
+        mismatches = []
         if form.is_valid():
-            data = {f: form.cleaned_data[f] for f in SeriesForm.Meta.fields}
+            data = {f: form.cleaned_data[f] for f in form_class.Meta.fields}
             data["kind"] = kind
-            try:
-                saved = services.series_save(data=data, series=series)
-            except ApplicationError as err:
-                _form_error(form, err)
+            integration = data.get("integration")
+            if integration is not None:
+                mismatches = services.series_account_mismatches(series_data=data, integration=integration)
+            if mismatches and not form.cleaned_data.get("confirm_mismatch"):
+                form.add_error(
+                    None,
+                    "Dane serii różnią się od danych w serwisie księgowym — popraw je albo "
+                    "zaznacz „Zapisz mimo różnic”.",
+                )
             else:
-                messages.success(request, f"Zapisano serię „{saved.name}”.")
-                return redirect("accounting:series_list")
-        return render(
-            request,
-            self.template_name,
-            {"form": form, "series": series, "kind": kind, "kind_label": DocumentKind(kind).label},
-            status=400,
-        )
+                try:
+                    saved = services.series_save(data=data, series=series)
+                except ApplicationError as err:
+                    _form_error(form, err)
+                else:
+                    messages.success(request, f"Zapisano serię „{saved.name}”.")
+                    return redirect("accounting:series_list")
+        return render(request, self.template_name, self._context(form, series, kind, mismatches), status=400)
 
 
 class SeriesDeleteView(AdminRequiredMixin, View):
@@ -221,7 +224,11 @@ class DocumentIssueView(StaffRequiredMixin, View):
                 },
                 status=400,
             )
-        messages.success(request, f"Wystawiono dokument {document.number}.")
+        document.refresh_from_db()  # without a broker the sync has already run after commit
+        if document.state == "issuing":
+            messages.info(request, "Dokument zapisany i wysłany do serwisu księgowego — numer pojawi się za chwilę.")
+        else:
+            messages.success(request, f"Wystawiono dokument {document.number}.")
         return redirect("accounting:document_detail", pk=document.pk)
 
 
@@ -272,9 +279,36 @@ class DocumentDetailView(StaffRequiredMixin, View):
         )
 
 
+class DocumentStateView(StaffRequiredMixin, View):
+    """What the preview polls while an accounting service is numbering the document."""
+
+    def get(self, request, pk):
+        document = get_object_or_404(Document, pk=pk)
+        return JsonResponse(
+            {
+                "state": document.state,
+                "number": document.number,
+                "sync_state": document.sync_state,
+                "error": document.sync_last_error,
+            }
+        )
+
+
+class DocumentRetrySyncView(StaffRequiredMixin, View):
+    def post(self, request, pk):
+        from .sync import document_sync_retry
+
+        document = document_sync_retry(document=get_object_or_404(Document, pk=pk))
+        messages.info(request, "Ponowiono wysyłanie dokumentu do serwisu księgowego.")
+        return redirect("accounting:document_detail", pk=document.pk)
+
+
 class DocumentPdfView(StaffRequiredMixin, View):
     def get(self, request, pk):
         document = get_object_or_404(Document, pk=pk)
+        if document.state in ("issuing", "failed") and not document.pdf:
+            messages.error(request, "PDF będzie dostępny, gdy serwis księgowy nada dokumentowi numer.")
+            return redirect("accounting:document_detail", pk=pk)
         content = services.document_pdf(document=document)
         response = HttpResponse(content, content_type="application/pdf")
         filename = f"{document.number.replace('/', '_')}.pdf"

@@ -79,6 +79,7 @@ NAVIGATION = [
     (
         "Administracja",
         [
+            ("Konfiguracja faktur", "integrations:list", True),
             ("Księgowość konfiguracja", "accounting:series_list", True),
             ("Statusy zamówień", "orders:status_list", True),
             ("Użytkownicy", "users:list", True),

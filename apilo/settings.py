@@ -209,3 +209,6 @@ INFAKT_WRITE_LIMIT_PER_MINUTE = env.int("INFAKT_WRITE_LIMIT_PER_MINUTE", default
 INFAKT_READ_LIMIT_PER_MINUTE = env.int("INFAKT_READ_LIMIT_PER_MINUTE", default=300)
 INFAKT_POLL_SECONDS = env.float("INFAKT_POLL_SECONDS", default=1.0)
 RATE_LIMIT_REDIS_URL = env.str("RATE_LIMIT_REDIS_URL", default="")
+# `make run` starts a local fake of inFakt and the demo data connects a series to it.
+DEMO_INFAKT_URL = env.str("DEMO_INFAKT_URL", default="")
+DEMO_INFAKT_KEY = env.str("DEMO_INFAKT_KEY", default="demo-infakt-key-2026")

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounting.api import DocumentViewSet, OrderDocumentsView, SeriesViewSet
+from integrations.api import IntegrationViewSet
 from orders.api import OrderStatusViewSet, OrderViewSet
 
 from . import views
@@ -14,6 +15,7 @@ router.register("orders", OrderViewSet, basename="order")
 router.register("order-statuses", OrderStatusViewSet, basename="order-status")
 router.register("series", SeriesViewSet, basename="series")
 router.register("documents", DocumentViewSet, basename="document")
+router.register("integrations", IntegrationViewSet, basename="integration")
 
 users_patterns = (
     [
@@ -31,6 +33,7 @@ urlpatterns = [
     path("wyloguj/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("orders.urls")),
     path("", include("accounting.urls")),
+    path("administracja/konfiguracja-faktur/", include("integrations.urls")),
     path("administracja/uzytkownicy/", include(users_patterns)),
     path("api/orders/<int:order_id>/documents/", OrderDocumentsView.as_view(), name="order-documents"),
     path("api/", include(router.urls)),

@@ -78,3 +78,23 @@
   });
   update();
 })();
+
+// Document preview: while an accounting service is numbering the document, poll its state and reload on change.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-poll]");
+  if (!box) { return; }
+  var url = box.getAttribute("data-poll");
+  var delay = 1000;
+  var poll = function () {
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        if (data.state !== "issuing") { window.location.reload(); return; }
+        delay = Math.min(delay * 1.5, 10000);
+        window.setTimeout(poll, delay);
+      })
+      .catch(function () { window.setTimeout(poll, 5000); });
+  };
+  window.setTimeout(poll, delay);
+})();
