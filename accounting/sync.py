@@ -30,7 +30,6 @@ from integrations.registry import provider_for
 from .models import Document, DocumentKind, DocumentState, SyncState
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 6
 
 
 def _correction_lines(document: Document) -> list[InvoiceLine]:
@@ -186,7 +185,7 @@ def _sync(document: Document, final_attempt: bool) -> Document:
         return _fail(document, err.message, {})
     except ProviderUnavailable as err:
         _update(document, sync_last_error=err.message)
-        if final_attempt or document.sync_attempts >= MAX_ATTEMPTS:
+        if final_attempt or document.sync_attempts >= settings.SYNC_MAX_ATTEMPTS:
             return _fail(document, f"{err.message} Nie udało się po {document.sync_attempts} próbach.", {})
         raise SyncRetry(err.message, countdown=err.retry_after) from err
     return _complete(document, external, pdf)

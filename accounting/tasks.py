@@ -7,7 +7,7 @@ from celery import shared_task
 from .sync import SyncRetry, document_sync
 
 
-@shared_task(name="accounting.document_sync", queue="documents", bind=True, acks_late=True, max_retries=6)
+@shared_task(name="accounting.document_sync", queue="documents", bind=True, acks_late=True, max_retries=12)
 def document_sync_task(self, document_id: int) -> str:
     """Idempotent by construction (every step is recorded before the next), hence acks_late."""
     try:
@@ -24,10 +24,13 @@ def document_sync_task(self, document_id: int) -> str:
 def _retry_inline(document_id: int) -> str:
     import time
 
-    for attempt in range(6):
-        time.sleep(min(0.2 * 2**attempt, 2) + random.uniform(0, 0.1))
+    from django.conf import settings
+
+    attempts = settings.SYNC_MAX_ATTEMPTS
+    for attempt in range(attempts):
+        time.sleep(min(settings.SYNC_RETRY_BASE_SECONDS * 2**attempt, 2) + random.uniform(0, 0.05))
         try:
-            return document_sync(document_id=document_id, final_attempt=attempt == 5).state
+            return document_sync(document_id=document_id, final_attempt=attempt == attempts - 1).state
         except SyncRetry:
             continue
     return "issuing"

@@ -212,3 +212,6 @@ RATE_LIMIT_REDIS_URL = env.str("RATE_LIMIT_REDIS_URL", default="")
 # `make run` starts a local fake of inFakt and the demo data connects a series to it.
 DEMO_INFAKT_URL = env.str("DEMO_INFAKT_URL", default="")
 DEMO_INFAKT_KEY = env.str("DEMO_INFAKT_KEY", default="demo-infakt-key-2026")
+# Sending a document to an accounting service: attempts before it is marked failed, first retry pause.
+SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=12)
+SYNC_RETRY_BASE_SECONDS = env.float("SYNC_RETRY_BASE_SECONDS", default=0.5)
