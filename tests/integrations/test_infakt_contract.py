@@ -25,16 +25,44 @@ KEY = "secret-key-abcd1234"
 
 def payload(**overrides):
     data = dict(
-        reference="D7", order_number="AL2611000017", issue_date=date(2026, 11, 25), sale_date=date(2026, 11, 20),
-        due_date=date(2026, 12, 2), payment_method="transfer", currency="PLN",
-        buyer=Party(company_name="Żółw Sp. z o.o.", name="Żółw Sp. z o.o.", nip="5252344078",
-                    street="ul. Świętokrzyska 12/4", post_code="00-916", city="Warszawa", country="PL",
-                    email="l.zoltowski@example.pl"),
-        lines=[InvoiceLine(name="Kubek ceramiczny", unit="szt.", quantity=Decimal("2.000"), vat_rate="23",
-                           gross_total=Decimal("99.98"), unit_price_gross=Decimal("49.99")),
-               InvoiceLine(name="Kurier InPost", unit="usł.", quantity=Decimal("1"), vat_rate="23",
-                           gross_total=Decimal("14.99"), unit_price_gross=Decimal("14.99"))],
-        total_gross=Decimal("114.97"), bank_account="PL61109010140000071219812874", bank_name="Santander",
+        reference="D7",
+        order_number="AL2611000017",
+        issue_date=date(2026, 11, 25),
+        sale_date=date(2026, 11, 20),
+        due_date=date(2026, 12, 2),
+        payment_method="transfer",
+        currency="PLN",
+        buyer=Party(
+            company_name="Żółw Sp. z o.o.",
+            name="Żółw Sp. z o.o.",
+            nip="5252344078",
+            street="ul. Świętokrzyska 12/4",
+            post_code="00-916",
+            city="Warszawa",
+            country="PL",
+            email="l.zoltowski@example.pl",
+        ),
+        lines=[
+            InvoiceLine(
+                name="Kubek ceramiczny",
+                unit="szt.",
+                quantity=Decimal("2.000"),
+                vat_rate="23",
+                gross_total=Decimal("99.98"),
+                unit_price_gross=Decimal("49.99"),
+            ),
+            InvoiceLine(
+                name="Kurier InPost",
+                unit="usł.",
+                quantity=Decimal("1"),
+                vat_rate="23",
+                gross_total=Decimal("14.99"),
+                unit_price_gross=Decimal("14.99"),
+            ),
+        ],
+        total_gross=Decimal("114.97"),
+        bank_account="PL61109010140000071219812874",
+        bank_name="Santander",
         swift="WBKPPLPP",
     )
     data.update(overrides)
@@ -47,7 +75,9 @@ def test_invoice_body_sends_integer_grosze_gross_line_totals_and_currency():
     assert body["send_to_ksef"] is False
     assert invoice["currency"] == "PLN"
     assert [(s["name"], s["gross_price"], s["quantity"], s["tax_symbol"]) for s in invoice["services"]] == [
-        ("Kubek ceramiczny", 9998, 2.0, "23"), ("Kurier InPost", 1499, 1.0, "23")]
+        ("Kubek ceramiczny", 9998, 2.0, "23"),
+        ("Kurier InPost", 1499, 1.0, "23"),
+    ]
     assert all(isinstance(s["gross_price"], int) for s in invoice["services"])
     assert "unit_net_price" not in invoice["services"][0] and "net_price" not in invoice["services"][0]
     assert invoice["client_company_name"] == "Żółw Sp. z o.o." and invoice["client_tax_code"] == "5252344078"
@@ -59,8 +89,19 @@ def test_invoice_body_sends_integer_grosze_gross_line_totals_and_currency():
 
 
 def test_private_buyer_is_sent_with_first_and_last_name():
-    invoice = invoice_body(payload(buyer=Party(company_name="", name="Zofia Wiśniewska", nip="", street="ul. A 1",
-                                               post_code="00-001", city="Kraków", country="PL")))["invoice"]
+    invoice = invoice_body(
+        payload(
+            buyer=Party(
+                company_name="",
+                name="Zofia Wiśniewska",
+                nip="",
+                street="ul. A 1",
+                post_code="00-001",
+                city="Kraków",
+                country="PL",
+            )
+        )
+    )["invoice"]
     assert (invoice["client_first_name"], invoice["client_last_name"]) == ("Zofia", "Wiśniewska")
     assert invoice["client_business_activity_kind"] == "private_person" and "client_tax_code" not in invoice
 
@@ -70,28 +111,64 @@ def test_foreign_currency_sends_exchange_date_kind():
 
 
 def test_correction_body_has_before_after_pairs_and_the_corrected_invoice():
-    lines = [InvoiceLine(name="Kubek", unit="szt.", quantity=Decimal(1), vat_rate="23", gross_total=Decimal("49.99"),
-                         unit_price_gross=Decimal("49.99"), quantity_before=Decimal(2),
-                         gross_total_before=Decimal("99.98"))]
-    body = correction_body(payload(lines=lines, corrected_number="1/11/2026", corrected_date=date(2026, 11, 25),
-                                   corrected_uuid="uuid-1", correction_reason="mistake"))
+    lines = [
+        InvoiceLine(
+            name="Kubek",
+            unit="szt.",
+            quantity=Decimal(1),
+            vat_rate="23",
+            gross_total=Decimal("49.99"),
+            unit_price_gross=Decimal("49.99"),
+            quantity_before=Decimal(2),
+            gross_total_before=Decimal("99.98"),
+        )
+    ]
+    body = correction_body(
+        payload(
+            lines=lines,
+            corrected_number="1/11/2026",
+            corrected_date=date(2026, 11, 25),
+            corrected_uuid="uuid-1",
+            correction_reason="mistake",
+        )
+    )
     corrective = body["corrective_invoice"]
     assert "invoice" not in body
-    assert (corrective["corrected_invoice_number"], corrective["corrected_invoice_date"],
-            corrective["corrected_invoice_uuid"], corrective["correction_reason"]) == (
-        "1/11/2026", "2026-11-25", "uuid-1", "mistake")
+    assert (
+        corrective["corrected_invoice_number"],
+        corrective["corrected_invoice_date"],
+        corrective["corrected_invoice_uuid"],
+        corrective["correction_reason"],
+    ) == ("1/11/2026", "2026-11-25", "uuid-1", "mistake")
     assert corrective["services"] == [
-        {"name": "Kubek", "tax_symbol": "23", "unit": "szt.", "group": "1", "quantity": 2.0, "correction": False,
-         "gross_price": 9998},
-        {"name": "Kubek", "tax_symbol": "23", "unit": "szt.", "group": "1", "quantity": 1.0, "correction": True,
-         "gross_price": 4999},
+        {
+            "name": "Kubek",
+            "tax_symbol": "23",
+            "unit": "szt.",
+            "group": "1",
+            "quantity": 2.0,
+            "correction": False,
+            "gross_price": 9998,
+        },
+        {
+            "name": "Kubek",
+            "tax_symbol": "23",
+            "unit": "szt.",
+            "group": "1",
+            "quantity": 1.0,
+            "correction": True,
+            "gross_price": 4999,
+        },
     ]
 
 
 @responses.activate
 def test_create_posts_to_the_async_endpoint_with_the_key_header_and_returns_the_task_reference():
-    responses.post(f"{BASE}/async/invoices.json", status=201, json={
-        "invoice_task_reference_number": "ref-1", "processing_code": 100, "invoice_kind": "invoice"})
+    responses.post(
+        f"{BASE}/async/invoices.json",
+        status=201,
+        json={"invoice_task_reference_number": "ref-1", "processing_code": 100, "invoice_kind": "invoice"},
+    )
     reference = InfaktProvider(base_url=BASE, api_key=KEY, limiter_key="t1").create(payload())
     call = responses.calls[0]
     assert reference == "ref-1"
@@ -102,15 +179,28 @@ def test_create_posts_to_the_async_endpoint_with_the_key_header_and_returns_the_
 @responses.activate
 def test_corrections_use_the_corrective_endpoints():
     responses.post(f"{BASE}/async/corrective_invoices.json", status=201, json={"invoice_task_reference_number": "r"})
-    responses.get(f"{BASE}/async/corrective_invoices/status/r.json", json={"processing_code": 201,
-                                                                          "invoice_uuid": "u"})
-    responses.get(f"{BASE}/corrective_invoices/u.json", json={"uuid": "u", "id": 5, "number": "1/KOR/11/2026",
-                                                            "gross_price": -4999})
+    responses.get(f"{BASE}/async/corrective_invoices/status/r.json", json={"processing_code": 201, "invoice_uuid": "u"})
+    responses.get(
+        f"{BASE}/corrective_invoices/u.json",
+        json={"uuid": "u", "id": 5, "number": "1/KOR/11/2026", "gross_price": -4999},
+    )
     provider = InfaktProvider(base_url=BASE, api_key=KEY, limiter_key="t2")
-    lines = [InvoiceLine(name="K", unit="szt.", quantity=Decimal(1), vat_rate="23", gross_total=Decimal("1.00"),
-                         unit_price_gross=Decimal("1.00"), quantity_before=Decimal(2), gross_total_before=Decimal(2))]
-    reference = provider.create(payload(lines=lines, corrected_uuid="x", corrected_number="1/11/2026",
-                                        corrected_date=date(2026, 11, 25)), correction=True)
+    lines = [
+        InvoiceLine(
+            name="K",
+            unit="szt.",
+            quantity=Decimal(1),
+            vat_rate="23",
+            gross_total=Decimal("1.00"),
+            unit_price_gross=Decimal("1.00"),
+            quantity_before=Decimal(2),
+            gross_total_before=Decimal(2),
+        )
+    ]
+    reference = provider.create(
+        payload(lines=lines, corrected_uuid="x", corrected_number="1/11/2026", corrected_date=date(2026, 11, 25)),
+        correction=True,
+    )
     assert provider.task_status(reference, correction=True).external_uuid == "u"
     external = provider.get("u", correction=True)
     assert (external.number, external.gross_total) == ("1/KOR/11/2026", Decimal("-49.99"))
@@ -119,8 +209,13 @@ def test_corrections_use_the_corrective_endpoints():
 @responses.activate
 def test_only_code_201_with_uuid_is_success_and_422_carries_field_errors():
     responses.get(f"{BASE}/async/invoices/status/a.json", json={"processing_code": 140, "invoice_kind": "invoice"})
-    responses.get(f"{BASE}/async/invoices/status/b.json", json={
-        "processing_code": 422, "invoice_errors": {"payment_method": ["Proszę wybrać odpowiedni sposób płatności."]}})
+    responses.get(
+        f"{BASE}/async/invoices/status/b.json",
+        json={
+            "processing_code": 422,
+            "invoice_errors": {"payment_method": ["Proszę wybrać odpowiedni sposób płatności."]},
+        },
+    )
     provider = InfaktProvider(base_url=BASE, api_key=KEY, limiter_key="t3")
     assert provider.task_status("a").done is False
     with pytest.raises(ProviderRejected) as err:
@@ -130,14 +225,25 @@ def test_only_code_201_with_uuid_is_success_and_422_carries_field_errors():
 
 
 @responses.activate
-@pytest.mark.parametrize(("status", "error", "in_doubt"), [
-    (401, ProviderAuthError, None), (402, ProviderAuthError, None), (403, ProviderAuthError, None),
-    (429, ProviderUnavailable, False), (503, ProviderUnavailable, False), (500, ProviderUnavailable, True),
-    (422, ProviderRejected, None),
-])
+@pytest.mark.parametrize(
+    ("status", "error", "in_doubt"),
+    [
+        (401, ProviderAuthError, None),
+        (402, ProviderAuthError, None),
+        (403, ProviderAuthError, None),
+        (429, ProviderUnavailable, False),
+        (503, ProviderUnavailable, False),
+        (500, ProviderUnavailable, True),
+        (422, ProviderRejected, None),
+    ],
+)
 def test_http_errors_map_to_typed_errors(status, error, in_doubt):
-    responses.post(f"{BASE}/async/invoices.json", status=status, json={"errors": {"services": ["zła pozycja"]}},
-                   headers={"Retry-After": "7"} if status == 429 else {})
+    responses.post(
+        f"{BASE}/async/invoices.json",
+        status=status,
+        json={"errors": {"services": ["zła pozycja"]}},
+        headers={"Retry-After": "7"} if status == 429 else {},
+    )
     with pytest.raises(error) as err:
         InfaktClient(base_url=BASE, api_key=KEY, limiter_key=f"t-{status}").post("/async/invoices.json", {})
     if in_doubt is not None:
@@ -158,12 +264,18 @@ def test_pdf_is_read_as_raw_bytes_with_document_type_original():
 
 @responses.activate
 def test_find_pages_by_total_count_and_matches_our_reference():
-    entities = [{"uuid": f"u{i}", "id": i, "number": f"{i}/11/2026", "gross_price": 11497, "notes": f"[ref D{i}]"}
-                for i in range(1, 4)]
-    responses.get(f"{BASE}/invoices.json", json={"metainfo": {"count": 10, "total_count": 3, "next": "x"},
-                                                 "entities": entities[:2]})
-    responses.get(f"{BASE}/invoices.json", json={"metainfo": {"count": 10, "total_count": 3, "next": "x"},
-                                                 "entities": entities[2:]})
+    entities = [
+        {"uuid": f"u{i}", "id": i, "number": f"{i}/11/2026", "gross_price": 11497, "notes": f"[ref D{i}]"}
+        for i in range(1, 4)
+    ]
+    responses.get(
+        f"{BASE}/invoices.json",
+        json={"metainfo": {"count": 10, "total_count": 3, "next": "x"}, "entities": entities[:2]},
+    )
+    responses.get(
+        f"{BASE}/invoices.json",
+        json={"metainfo": {"count": 10, "total_count": 3, "next": "x"}, "entities": entities[2:]},
+    )
     found = InfaktProvider(base_url=BASE, api_key=KEY, limiter_key="t5").find(payload(reference="D3"))
     assert found.uuid == "u3" and len(responses.calls) == 2
     assert "q%5Binvoice_date_eq%5D=2026-11-25" in responses.calls[0].request.url

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_200_invoices_with_30_percent_faults_of_every_kind_each_exist_exactly_once(
-        infakt_integration, fake_infakt, settings, django_capture_on_commit_callbacks):
+    infakt_integration, fake_infakt, settings, django_capture_on_commit_callbacks
+):
     settings.INFAKT_TIMEOUT_SECONDS = 0.1
     settings.SYNC_MAX_ATTEMPTS = 200
     # The rate limiter is tested on its own (and in the benchmark at the real limits); here it would only wait.
@@ -51,8 +52,9 @@ def test_200_invoices_with_30_percent_faults_of_every_kind_each_exist_exactly_on
     assert kinds == {"GET", "POST"}
 
 
-def test_a_retried_or_duplicated_task_does_nothing_twice(infakt_integration, fake_infakt,
-                                                        django_capture_on_commit_callbacks):
+def test_a_retried_or_duplicated_task_does_nothing_twice(
+    infakt_integration, fake_infakt, django_capture_on_commit_callbacks
+):
     series = services.series_save(data={"integration": infakt_integration}, series=SeriesFactory())
     with django_capture_on_commit_callbacks(execute=False):
         document = services.document_issue(order=OrderFactory(), series=series)
@@ -62,8 +64,9 @@ def test_a_retried_or_duplicated_task_does_nothing_twice(infakt_integration, fak
     assert posts == ["/api/v3/async/invoices.json"]
 
 
-def test_failed_document_retried_with_ponow_looks_up_before_creating(infakt_integration, fake_infakt, settings,
-                                                                     django_capture_on_commit_callbacks):
+def test_failed_document_retried_with_ponow_looks_up_before_creating(
+    infakt_integration, fake_infakt, settings, django_capture_on_commit_callbacks
+):
     settings.SYNC_MAX_ATTEMPTS = 1
     settings.INFAKT_TIMEOUT_SECONDS = 0.25
     fake_infakt.slow_seconds = 0.4
