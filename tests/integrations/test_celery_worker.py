@@ -72,7 +72,7 @@ def worker(redis_url, settings, tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-        print((tmp_path / "worker.log").read_text()[-3000:])
+        sys.stderr.write((tmp_path / "worker.log").read_text()[-3000:])  # shown by pytest on failure
 
 
 def test_invoice_is_sent_to_infakt_by_a_real_celery_worker(worker, infakt_integration, fake_infakt):
