@@ -138,6 +138,8 @@ class DocumentSerializer(serializers.ModelSerializer):
             "additional",
             "cancel_reason",
             "pdf_url",
+            "ksef_number",
+            "ksef_validation_state",
             "external",
             "created_at",
         ]
@@ -244,6 +246,24 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
         response = HttpResponse(services.document_pdf(document=document), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{document.number.replace("/", "_")}.pdf"'
         return response
+
+    @extend_schema(responses={(200, "application/xml"): bytes, 422: dict})
+    @action(detail=True, methods=["get"])
+    def ksef(self, request, pk=None):
+        from .ksef import KsefInvalid, document_ksef_xml
+
+        document = self.get_object()
+        try:
+            xml = document_ksef_xml(document)
+        except KsefInvalid as err:
+            return Response(
+                {
+                    "detail": "Dokument nie przechodzi walidacji FA(3).",
+                    "errors": [{"element": i.element, "reason": i.reason} for i in err.issues],
+                },
+                status=422,
+            )
+        return HttpResponse(xml, content_type="application/xml")
 
     @extend_schema(request=CorrectionSerializer, responses={201: DocumentSerializer})
     @action(detail=True, methods=["post"])

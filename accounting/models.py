@@ -204,6 +204,16 @@ class Document(models.Model):
     pdf = models.FileField(upload_to="documents/%Y/%m/", blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True)
 
+    # KSeF: the FA(3) export's last validation, and room for the KSeF number and acceptance (UPO) once sent.
+    issued_to_receipt = models.BooleanField("faktura do paragonu", default=False)
+    ksef_validation_state = models.CharField(
+        "walidacja KSeF", max_length=10, blank=True, choices=[("valid", "poprawny"), ("invalid", "błędy")]
+    )
+    ksef_validation_errors = models.JSONField(default=list, blank=True)
+    ksef_validated_at = models.DateTimeField(null=True, blank=True)
+    ksef_number = models.CharField("numer KSeF", max_length=40, blank=True)
+    ksef_upo = models.TextField("UPO (potwierdzenie przyjęcia)", blank=True)
+
     # Synchronisation with an accounting service (inFakt): recorded before and as soon as each step is known.
     integration = models.ForeignKey(Integration, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     external_id = models.CharField(max_length=64, blank=True)

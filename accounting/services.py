@@ -355,6 +355,9 @@ def document_issue(
         exemption_basis=series.exemption_basis if any(line.vat_rate == VatRate.ZW for line in lines) else "",
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    if series.kind == DocumentKind.INVOICE:
+        # An invoice to an order that already has a receipt is a "faktura do paragonu" (FA(3) FP=1).
+        document.issued_to_receipt = _live_document(order, DocumentKind.RECEIPT) is not None
     if rate is not None:
         document.exchange_rate = rate.mid
         document.exchange_rate_table = rate.table_no

@@ -317,6 +317,62 @@ class DocumentPdfView(StaffRequiredMixin, View):
         return response
 
 
+def _xml_filename(document) -> str:
+    return f"{document.number.replace('/', '_')}.xml"
+
+
+class DocumentKsefView(StaffRequiredMixin, View):
+    """Pobierz XML (KSeF): the FA(3) file, only when it passes the schema and the arithmetic checks."""
+
+    def get(self, request, pk):
+        from .ksef import KsefInvalid, document_ksef_xml
+
+        document = get_object_or_404(Document.objects.select_related("order", "corrected_document"), pk=pk)
+        try:
+            xml = document_ksef_xml(document)
+        except KsefInvalid as err:
+            messages.error(
+                request, f"Plik KSeF nie został wygenerowany — {len(err.issues)} błędów walidacji (szczegóły poniżej)."
+            )
+            return redirect("accounting:document_detail", pk=pk)
+        response = HttpResponse(xml, content_type="application/xml")
+        response["Content-Disposition"] = f'attachment; filename="{_xml_filename(document)}"'
+        return response
+
+
+class DocumentKsefZipView(StaffRequiredMixin, View):
+    """FA(3) XML of a selection in one ZIP; documents that fail validation are listed in BLEDY.txt, not exported."""
+
+    def post(self, request):
+        from .ksef import KsefInvalid, document_ksef_xml
+
+        documents = list(
+            _selected_documents(request)
+            .filter(kind__in=["invoice", "correction"])
+            .exclude(number="")
+            .select_related("order", "corrected_document")
+            .order_by("issue_date", "id")[: MAX_ZIP_DOCUMENTS + 1]
+        )
+        if not documents:
+            messages.error(request, "Zaznacz co najmniej jedną fakturę lub korektę.")
+            return redirect("accounting:document_list")
+        if len(documents) > MAX_ZIP_DOCUMENTS:
+            messages.error(request, f"Za dużo dokumentów naraz (limit {MAX_ZIP_DOCUMENTS}). Zawęź filtr.")
+            return redirect("accounting:document_list")
+        buffer, failures = io.BytesIO(), []
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for document in documents:
+                try:
+                    archive.writestr(_xml_filename(document), document_ksef_xml(document))
+                except KsefInvalid as err:
+                    failures.append(f"{document.number}: " + "; ".join(f"{i.element}: {i.reason}" for i in err.issues))
+            if failures:
+                archive.writestr("BLEDY.txt", "Nie wyeksportowano (błędy walidacji):\n" + "\n".join(failures) + "\n")
+        response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="ksef-{date.today():%Y%m%d}.zip"'
+        return response
+
+
 class DocumentCancelView(StaffRequiredMixin, View):
     def get(self, request, pk):
         document = get_object_or_404(Document, pk=pk)

@@ -215,3 +215,4 @@ DEMO_INFAKT_KEY = env.str("DEMO_INFAKT_KEY", default="demo-infakt-key-2026")
 # Sending a document to an accounting service: attempts before it is marked failed, first retry pause.
 SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=12)
 SYNC_RETRY_BASE_SECONDS = env.float("SYNC_RETRY_BASE_SECONDS", default=0.5)
+INFAKT_RATE_WINDOW_SECONDS = env.float("INFAKT_RATE_WINDOW_SECONDS", default=61.0)

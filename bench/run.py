@@ -15,12 +15,14 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench import bench_documents, bench_orders  # noqa: E402
+from bench import bench_documents, bench_infakt, bench_ksef, bench_orders  # noqa: E402
 
 BENCHMARKS = {
     "orders": bench_orders.run,
     "documents": bench_documents.run,
     "document-list": bench_documents.run_list,
+    "infakt": bench_infakt.run,
+    "ksef": bench_ksef.run,
 }
 
 
@@ -29,6 +31,8 @@ def main():
     parser.add_argument("--only", choices=sorted(BENCHMARKS))
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--infakt-invoices", type=int, default=1000)
+    parser.add_argument("--ksef-invoices", type=int, default=10_000)
     args = parser.parse_args()
     for name, bench in BENCHMARKS.items():
         if args.only in (None, name):

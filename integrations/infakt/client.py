@@ -31,10 +31,16 @@ class InfaktClient:
         self.session.headers.update({"X-inFakt-ApiKey": api_key, "Accept": "application/json"})
 
     def _limit(self, write: bool) -> None:
+        # A window a little longer than inFakt's 60 s keeps us under its limit despite clock and network skew.
+        window = settings.INFAKT_RATE_WINDOW_SECONDS
         if write:
-            ratelimit.acquire(f"{self.limiter_key}:write", limit=settings.INFAKT_WRITE_LIMIT_PER_MINUTE)
+            ratelimit.acquire(
+                f"{self.limiter_key}:write", limit=settings.INFAKT_WRITE_LIMIT_PER_MINUTE, window=window, max_wait=3600
+            )
         else:
-            ratelimit.acquire(f"{self.limiter_key}:read", limit=settings.INFAKT_READ_LIMIT_PER_MINUTE)
+            ratelimit.acquire(
+                f"{self.limiter_key}:read", limit=settings.INFAKT_READ_LIMIT_PER_MINUTE, window=window, max_wait=3600
+            )
 
     def request(self, method: str, path: str, *, json=None, params=None, raw: bool = False):
         write = method != "GET"
