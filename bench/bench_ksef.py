@@ -54,6 +54,7 @@ def run(args):
                     }
                 )
                 doc.series, doc.number, doc.sequence, doc.order_id = series, f"K/{i + 1}", i + 1, template.order_id
+                doc.additional = True  # copies of real invoices: beside the live one of their order
                 docs.append(doc)
             Document.objects.bulk_create(docs)
             for doc, i in zip(docs, range(offset, offset + len(docs)), strict=True):
