@@ -331,3 +331,52 @@ class ExchangeRate(models.Model):
 
     def __str__(self):
         return f"{self.currency} {self.effective_date}: {self.mid}"
+
+
+class EmailTemplate(models.Model):
+    """ "Szablony e-mail": subject and body with placeholders such as {numer_dokumentu}."""
+
+    name = models.CharField("nazwa", max_length=100, unique=True)
+    subject = models.CharField("temat", max_length=200)
+    body = models.TextField("treść")
+    is_default = models.BooleanField("domyślny dla faktur", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "szablon e-mail"
+        verbose_name_plural = "szablony e-mail"
+
+    def __str__(self):
+        return self.name
+
+
+class EmailState(models.TextChoices):
+    SENDING = "sending", "Wysyłanie"
+    SENT = "sent", "Wysłano"
+    FAILED = "failed", "Błąd"
+
+
+class EmailMessage(models.Model):
+    """One e-mail with a document. Unique per (document, template, trigger): never sent twice."""
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="emails")
+    template = models.ForeignKey(EmailTemplate, on_delete=models.SET_NULL, null=True, related_name="messages")
+    trigger = models.CharField("wyzwalacz", max_length=100)
+    recipient = models.CharField("do", max_length=254, blank=True)
+    subject = models.CharField("temat", max_length=200, blank=True)
+    state = models.CharField("stan", max_length=10, choices=EmailState.choices, default=EmailState.SENDING)
+    error = models.TextField("błąd", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "template", "trigger"], name="email_once_per_document_template_trigger"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.recipient}: {self.subject}"

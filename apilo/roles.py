@@ -81,6 +81,8 @@ NAVIGATION = [
         [
             ("Konfiguracja faktur", "integrations:list", True),
             ("Księgowość konfiguracja", "accounting:series_list", True),
+            ("Zadania automatyczne", "automation:task_list", True),
+            ("Szablony e-mail", "automation:template_list", True),
             ("Statusy zamówień", "orders:status_list", True),
             ("Użytkownicy", "users:list", True),
         ],

@@ -215,4 +215,17 @@ DEMO_INFAKT_KEY = env.str("DEMO_INFAKT_KEY", default="demo-infakt-key-2026")
 # Sending a document to an accounting service: attempts before it is marked failed, first retry pause.
 SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=12)
 SYNC_RETRY_BASE_SECONDS = env.float("SYNC_RETRY_BASE_SECONDS", default=0.5)
-INFAKT_RATE_WINDOW_SECONDS = env.float("INFAKT_RATE_WINDOW_SECONDS", default=61.0)
+INFAKT_RATE_WINDOW_SECONDS = env.float("INFAKT_RATE_WINDOW_SECONDS", default=62.0)
+if env.str("EMAIL_FILE_PATH", default=""):
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
+
+# Celery: named queues and routing; idempotent tasks are acknowledged late, so a killed worker loses nothing.
+CELERY_TASK_ROUTES = {
+    "accounting.document_sync": {"queue": "documents"},
+    "accounting.document_send": {"queue": "email"},
+    "automation.*": {"queue": "default"},
+    "devices.*": {"queue": "devices"},
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+AUTOMATION_MAX_CHAIN_DEPTH = env.int("AUTOMATION_MAX_CHAIN_DEPTH", default=5)

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounting.api import DocumentViewSet, OrderDocumentsView, SeriesViewSet
+from automation.api import AutomaticTaskViewSet, EmailTemplateViewSet, OrderEmailsView
 from integrations.api import IntegrationViewSet
 from orders.api import OrderStatusViewSet, OrderViewSet
 
@@ -16,6 +17,8 @@ router.register("order-statuses", OrderStatusViewSet, basename="order-status")
 router.register("series", SeriesViewSet, basename="series")
 router.register("documents", DocumentViewSet, basename="document")
 router.register("integrations", IntegrationViewSet, basename="integration")
+router.register("automatic-tasks", AutomaticTaskViewSet, basename="automatic-task")
+router.register("email-templates", EmailTemplateViewSet, basename="email-template")
 
 users_patterns = (
     [
@@ -34,8 +37,10 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("", include("accounting.urls")),
     path("administracja/konfiguracja-faktur/", include("integrations.urls")),
+    path("administracja/zadania-automatyczne/", include("automation.urls")),
     path("administracja/uzytkownicy/", include(users_patterns)),
     path("api/orders/<int:order_id>/documents/", OrderDocumentsView.as_view(), name="order-documents"),
+    path("api/orders/<int:order_id>/emails/", OrderEmailsView.as_view(), name="order-emails"),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

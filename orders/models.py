@@ -209,6 +209,7 @@ class OrderEventKind(models.TextChoices):
     UPDATED = "updated", "Zmiana danych"
     PACKED = "packed", "Spakowano"
     DOCUMENT_ISSUED = "document_issued", "Wystawiono dokument"
+    NOTE_ADDED = "note_added", "Dodano notatkę"
 
 
 class OrderEventQuerySet(models.QuerySet):

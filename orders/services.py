@@ -294,3 +294,18 @@ def order_status_move(*, status: OrderStatus, direction: int) -> None:
         if item.position != position * 10:
             item.position = position * 10
             item.save(update_fields=["position"])
+
+
+@transaction.atomic
+def order_add_note(*, order: Order, text: str, actor=None, payload: dict | None = None) -> OrderEvent:
+    """Append a dated line to the order's notes and record it in the history."""
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("Notatka nie może być pusta.", field="note")
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    stamp = timezone.localtime().strftime("%d.%m.%Y %H:%M")
+    locked.notes = f"{locked.notes}\n[{stamp}] {text}".strip()
+    locked.save(update_fields=["notes", "updated_at"])
+    return order_event_record(
+        order=locked, kind=OrderEventKind.NOTE_ADDED, actor=actor, payload={**(payload or {}), "note": text}
+    )
