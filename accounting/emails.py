@@ -115,6 +115,7 @@ def document_send(*, document: Document, template: EmailTemplate | None = None, 
         )
         raise
     subject, body = render(template, document)
+    pdf = document_pdf(document=document)  # before the message is recorded: the "sending" window stays tiny
     try:
         with transaction.atomic():
             message = EmailMessage.objects.create(
@@ -129,7 +130,7 @@ def document_send(*, document: Document, template: EmailTemplate | None = None, 
         to=[recipient],
         headers={"X-Document": document.number, "X-Trigger": trigger},
     )
-    mail.attach(f"{document.number.replace('/', '_')}.pdf", document_pdf(document=document), "application/pdf")
+    mail.attach(f"{document.number.replace('/', '_')}.pdf", pdf, "application/pdf")
     try:
         mail.send()
     except Exception as err:  # SMTP errors of every kind: logged on the message, shown to the user
