@@ -98,3 +98,14 @@ class TaskRun(models.Model):
 
     def __str__(self):
         return f"{self.task_name} / {self.event_id}"
+
+
+class ProcessedEvent(models.Model):
+    """An order event the engine has finished with (for the bulk progress view)."""
+
+    event = models.OneToOneField(OrderEvent, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    state = models.CharField(max_length=10, choices=RunState.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.event_id}: {self.state}"

@@ -16,7 +16,16 @@ from apilo.errors import ApplicationError
 from orders import services as orders
 from orders.models import Channel, Order, OrderEvent, OrderStatus, PaymentMethod, PaymentStatus
 
-from .models import EVENT_FOR_ORDER_EVENT, ActionType, AutomaticTask, EventType, RunState, TaskAction, TaskRun
+from .models import (
+    EVENT_FOR_ORDER_EVENT,
+    ActionType,
+    AutomaticTask,
+    EventType,
+    ProcessedEvent,
+    RunState,
+    TaskAction,
+    TaskRun,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +243,7 @@ def event_process(*, event_id: int) -> list[TaskRun]:
     depth, fired = chain.get("depth", 0), set(chain.get("tasks", []))
     if depth >= settings.AUTOMATION_MAX_CHAIN_DEPTH:
         logger.warning("automation chain too deep, stopped", extra={"event": event_id, "order": event.order_id})
+        ProcessedEvent.objects.update_or_create(event=event, defaults={"state": RunState.OK})
         return []
     runs = []
     tasks = AutomaticTask.objects.filter(active=True, event_type=EVENT_FOR_ORDER_EVENT.get(event.kind, "-"))
@@ -259,7 +269,28 @@ def event_process(*, event_id: int) -> list[TaskRun]:
         if run.state in (RunState.RUNNING, RunState.WAITING):
             run_execute(run=run, chain={"depth": depth + 1, "tasks": sorted(fired | {task.pk})})
         runs.append(run)
+    states = {run.state for run in runs}
+    outcome = (
+        RunState.FAILED
+        if RunState.FAILED in states
+        else (RunState.WAITING if RunState.WAITING in states else RunState.OK)
+    )
+    ProcessedEvent.objects.update_or_create(event=event, defaults={"state": outcome})
     return runs
+
+
+def bulk_progress(event_ids: list[int]) -> dict:
+    """How far the engine is with these events: waiting (not processed or waiting), done, failed."""
+    from django.db.models import Count
+
+    counts = dict(
+        ProcessedEvent.objects.filter(event_id__in=event_ids)
+        .values_list("state")
+        .annotate(n=Count("event"))
+        .values_list("state", "n")
+    )
+    done, failed = counts.get(RunState.OK, 0), counts.get(RunState.FAILED, 0)
+    return {"waiting": len(event_ids) - done - failed, "done": done, "failed": failed}
 
 
 def run_execute(*, run: TaskRun, chain: dict | None = None) -> TaskRun:
@@ -350,4 +381,10 @@ def run_retry(*, run: TaskRun) -> TaskRun:
         raise ApplicationError("Zadanie zostało usunięte — nie można ponowić.")
     run.state = RunState.RUNNING
     run.save(update_fields=["state"])
-    return run_execute(run=run)
+    run = run_execute(run=run)
+    if (
+        run.state == RunState.OK
+        and not TaskRun.objects.filter(event_id=run.event_id).exclude(state=RunState.OK).exists()
+    ):
+        ProcessedEvent.objects.update_or_create(event_id=run.event_id, defaults={"state": RunState.OK})
+    return run

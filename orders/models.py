@@ -248,3 +248,19 @@ class OrderEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Zdarzenia zamówienia są niezmienne.")
+
+
+class BulkStatusChange(models.Model):
+    """A status change of many orders from the list: which events it made, for the progress view."""
+
+    status = models.ForeignKey(OrderStatus, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    event_ids = models.JSONField(default=list)
+    changed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.changed} → {self.status_id}"

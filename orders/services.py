@@ -13,6 +13,7 @@ from django.utils import timezone
 from apilo.errors import ApplicationError, Conflict
 
 from .models import (
+    BulkStatusChange,
     Order,
     OrderEvent,
     OrderEventKind,
@@ -210,16 +211,27 @@ def order_set_status(
 
 
 def order_bulk_set_status(*, order_ids: Iterable[int], status: OrderStatus, actor=None) -> dict:
-    """Change many orders' status: one event per changed order. Returns counts of changed and unchanged."""
+    """Change many orders' status: one event per changed order, recorded as a BulkStatusChange for the
+    progress view. Returns counts of changed, unchanged and missing orders and the bulk change's id."""
     changed = unchanged = 0
+    events = []
     ids = sorted(set(order_ids))  # a fixed lock order: two bulk changes cannot deadlock
     with transaction.atomic():
         for order in Order.objects.filter(pk__in=ids).order_by("pk"):
-            if order_set_status(order=order, status=status, actor=actor) is None:
+            event = order_set_status(order=order, status=status, actor=actor)
+            if event is None:
                 unchanged += 1
             else:
                 changed += 1
-    return {"changed": changed, "unchanged": unchanged, "missing": len(ids) - changed - unchanged}
+                events.append(event.pk)
+        bulk = BulkStatusChange.objects.create(
+            status=status,
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            event_ids=events,
+            changed=changed,
+            unchanged=unchanged,
+        )
+    return {"changed": changed, "unchanged": unchanged, "missing": len(ids) - changed - unchanged, "bulk": bulk.pk}
 
 
 # --- statuses (Administracja > Statusy zamówień) -------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("zamowienia/", views.OrderListView.as_view(), name="list"),
     path("zamowienia/nowe/", views.OrderCreateView.as_view(), name="create"),
     path("zamowienia/zmiana-statusu/", views.OrderBulkStatusView.as_view(), name="bulk_status"),
+    path("zamowienia/zmiana-statusu/<int:pk>/", views.BulkProgressView.as_view(), name="bulk_progress"),
     path("zamowienia/<int:pk>/", views.OrderDetailView.as_view(), name="detail"),
     path("zamowienia/<int:pk>/status/", views.OrderStatusChangeView.as_view(), name="set_status"),
     path("administracja/statusy/", views.StatusListView.as_view(), name="status_list"),

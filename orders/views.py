@@ -79,6 +79,13 @@ class OrderBulkStatusView(StaffRequiredMixin, View):
         except ApplicationError as err:
             messages.error(request, err.message)
             return redirect(back)
+        if result["changed"]:
+            messages.success(
+                request,
+                f"Zmieniono status {result['changed']} zamówień na „{data['status'].name}”"
+                + (f"; {result['unchanged']} już miało ten status." if result["unchanged"] else "."),
+            )
+            return redirect("orders:bulk_progress", pk=result["bulk"])
         messages.success(
             request,
             f"Zmieniono status {result['changed']} zamówień na „{data['status'].name}”"
@@ -228,3 +235,21 @@ class StatusMoveView(AdminRequiredMixin, View):
         status = get_object_or_404(OrderStatus, pk=pk)
         services.order_status_move(status=status, direction=-1 if request.POST.get("direction") == "up" else 1)
         return redirect("orders:status_list")
+
+
+class BulkProgressView(StaffRequiredMixin, View):
+    """After a bulk status change: waiting / done / failed processing of its events; the page updates itself."""
+
+    def get(self, request, pk):
+        from .models import BulkStatusChange
+        from .panels import bulk_progress
+
+        bulk = get_object_or_404(BulkStatusChange.objects.select_related("status"), pk=pk)
+        progress = bulk_progress(bulk.event_ids)
+        if request.GET.get("format") == "json":
+            from django.http import JsonResponse
+
+            return JsonResponse({"total": len(bulk.event_ids), **progress})
+        return render(
+            request, "orders/bulk_progress.html", {"bulk": bulk, "progress": progress, "total": len(bulk.event_ids)}
+        )

@@ -98,3 +98,23 @@
   };
   window.setTimeout(poll, delay);
 })();
+
+// Bulk status change: progress of the automatic tasks, refreshed until nothing waits.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-progress]");
+  if (!box) { return; }
+  var poll = function () {
+    fetch(box.getAttribute("data-progress"), { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        document.getElementById("bulk-waiting").textContent = data.waiting;
+        document.getElementById("bulk-done").textContent = data.done;
+        document.getElementById("bulk-failed").textContent = data.failed;
+        document.getElementById("bulk-bar").value = data.done + data.failed;
+        if (data.waiting > 0) { window.setTimeout(poll, 1000); }
+      })
+      .catch(function () { window.setTimeout(poll, 3000); });
+  };
+  window.setTimeout(poll, 500);
+})();

@@ -218,3 +218,23 @@ def test_duplicate_makes_an_inactive_copy(series):
     task = invoice_on_shipped(series)
     copy = services.task_duplicate(task=task)
     assert copy.name.endswith("(kopia)") and not copy.active and copy.actions.count() == 2
+
+
+def test_bulk_status_change_progress_counts_waiting_done_and_failed(
+    series, staff_client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    invoice_on_shipped(series)
+    good = [OrderFactory() for _ in range(3)]
+    no_email = OrderFactory(customer_email="")
+    ids = [o.pk for o in good] + [no_email.pk]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        result = orders.order_bulk_set_status(order_ids=ids, status=status("Wysłane"))
+    url = reverse("orders:bulk_progress", args=[result["bulk"]])
+    assert staff_client.get(url, {"format": "json"}).json() == {"total": 4, "waiting": 4, "done": 0, "failed": 0}
+    for callback in callbacks:
+        callback()
+    assert staff_client.get(url, {"format": "json"}).json() == {"total": 4, "waiting": 0, "done": 3, "failed": 1}
+    page = staff_client.get(url).content.decode()
+    assert "Zmiana statusu na „Wysłane”" in page and 'id="bulk-failed">1<' in page

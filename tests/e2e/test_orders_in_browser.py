@@ -59,4 +59,7 @@ def test_staff_changes_the_status_of_selected_orders_in_bulk(page):
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Zmień status").click()
     expect(page.locator(".msg-success")).to_contain_text("Zmieniono status 2 zamówień")
+    expect(page.locator("#bulk-done")).to_have_text("2")  # the progress view updates itself
+    expect(page.locator("#bulk-waiting")).to_have_text("0")
+    page.get_by_role("link", name="Wróć do zamówień").click()
     expect(page.get_by_role("link", name=re.compile(r"^Wysłane"))).to_contain_text("2")
