@@ -15,7 +15,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench import bench_documents, bench_infakt, bench_ksef, bench_orders  # noqa: E402
+from bench import bench_automation, bench_documents, bench_infakt, bench_ksef, bench_orders  # noqa: E402
 
 BENCHMARKS = {
     "orders": bench_orders.run,
@@ -23,6 +23,7 @@ BENCHMARKS = {
     "document-list": bench_documents.run_list,
     "infakt": bench_infakt.run,
     "ksef": bench_ksef.run,
+    "automation": bench_automation.run,
 }
 
 
@@ -33,6 +34,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--infakt-invoices", type=int, default=1000)
     parser.add_argument("--ksef-invoices", type=int, default=10_000)
+    parser.add_argument("--automation-orders", type=int, default=10_000)
     args = parser.parse_args()
     for name, bench in BENCHMARKS.items():
         if args.only in (None, name):
