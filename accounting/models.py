@@ -74,6 +74,15 @@ class DocumentSeries(models.Model):
         related_name="series",
         verbose_name="integracja zewnętrzna",
     )
+    printer = models.ForeignKey(
+        "devices.Printer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="series",
+        verbose_name="drukarka fiskalna",
+        help_text="Dla serii paragonów: drukarka, na której drukują się paragony.",
+    )
     external_numbering = models.BooleanField(
         "numer z serwisu zewnętrznego",
         default=False,

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apilo.errors import ApplicationError, Conflict
-from apilo.money import round_money
+from apilo.money import round_money, to_grosze
 from apilo.validators import normalize_account, normalize_nip
 from orders.models import Order, OrderEventKind, VatRate
 from orders.services import order_event_record
@@ -81,6 +81,7 @@ SERIES_FIELDS = (
     "is_default",
     "integration",
     "external_numbering",
+    "printer",
 )
 
 
@@ -107,6 +108,11 @@ def series_save(*, data: dict, series: DocumentSeries | None = None) -> Document
     series.bank_account = normalize_account(series.bank_account) if series.bank_account else ""
     series.bank_swift = (series.bank_swift or "").strip().upper()
     series.seller_country = (series.seller_country or "PL").upper()
+    if series.printer_id:
+        if series.kind != DocumentKind.RECEIPT:
+            raise ApplicationError("Drukarkę fiskalną przypisuje się tylko do serii paragonów.", field="printer")
+        if series.printer.kind != "posnet":
+            raise ApplicationError("Paragony drukuje drukarka fiskalna (Posnet).", field="printer")
     if series.integration_id:
         if series.kind == DocumentKind.RECEIPT:
             raise ApplicationError(
@@ -390,6 +396,8 @@ def document_issue(
             for line in built_lines:
                 line.document = document
             DocumentLine.objects.bulk_create(built_lines)
+            if document.kind == DocumentKind.RECEIPT and series.printer_id:
+                _receipt_print(document, series.printer)
             order_event_record(
                 order=order,
                 kind=OrderEventKind.DOCUMENT_ISSUED,
@@ -408,6 +416,37 @@ def document_issue(
         raise
     logger.info("document issued", extra={"document": document.number, "order": order.number})
     return document
+
+
+RECEIPT_PAYMENTS = {"cash": "cash", "cod": "cash", "card": "card", "transfer": "transfer", "online": "transfer"}
+
+
+def _receipt_print(document: Document, printer) -> None:
+    """A fiscal receipt for the document: one print job per document (its idempotency key), printed after commit
+    by the printer's own queue."""
+    from devices import services as devices
+
+    lines = [
+        devices.ReceiptLine(
+            name=line.name,
+            quantity=f"{line.quantity.normalize():f}",
+            unit_price=to_grosze(line.unit_price_gross),
+            vat_rate=line.vat_rate,
+        )
+        for line in document.lines.all()
+    ]
+    total = to_grosze(document.total_gross)
+    payload = devices.ReceiptPayload(
+        lines=lines,
+        total=total,
+        nip=document.buyer.get("nip", ""),
+        payments=[(RECEIPT_PAYMENTS.get(document.payment_method, "other"), total)],
+    )
+    job, created = devices.print_job_enqueue(
+        printer=printer, kind="receipt", key=f"receipt-document-{document.pk}", payload=devices.receipt_payload(payload)
+    )
+    if created:
+        devices.schedule(job)
 
 
 def _allocate(series: DocumentSeries, day: date) -> tuple[str, str, int]:

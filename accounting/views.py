@@ -267,14 +267,22 @@ class DocumentListView(StaffRequiredMixin, View):
 class DocumentDetailView(StaffRequiredMixin, View):
     def get(self, request, pk):
         document = get_object_or_404(Document.objects.select_related("series", "order", "corrected_document"), pk=pk)
-        existing_for = request.GET.get("order_series")
+        import uuid
+
+        from devices.models import PrintJob
+
         return render(
             request,
             "accounting/document_detail.html",
             {
                 **selectors.document_context(document),
                 "corrections": document.corrections.order_by("id"),
-                "offer_additional": existing_for,
+                "offer_additional": request.GET.get("order_series"),
+                # one token per rendered form: a double click sends one e-mail
+                "send_token": uuid.uuid4().hex,
+                "print_job": PrintJob.objects.filter(idempotency_key=f"receipt-document-{document.pk}")
+                .select_related("printer")
+                .first(),
             },
         )
 

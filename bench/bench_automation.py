@@ -44,20 +44,51 @@ def run(args):
     count = args.automation_orders
     shipped = OrderStatus.objects.get(name="Wysłane")
     seed_orders(int(count * 1.5), start=500_001, seed=5)
-    order_ids = list(Order.objects.filter(external_id__startswith="DEMO-", currency="PLN")
-                     .exclude(status=shipped).exclude(items__vat_rate="zw").exclude(documents__isnull=False)
-                     .values_list("pk", flat=True).distinct()[:count])
+    order_ids = list(
+        Order.objects.filter(external_id__startswith="DEMO-", currency="PLN")
+        .exclude(status=shipped)
+        .exclude(items__vat_rate="zw")
+        .exclude(documents__isnull=False)
+        .values_list("pk", flat=True)
+        .distinct()[:count]
+    )
     series = _series(f"Bench — automat {time.time():.0f}", f"A{int(time.time())}/{{nr}}")
-    task = services.task_save(data={"name": f"Bench {time.time()}", "event": {"type": "status_changed",
-                                    "to_status": shipped.pk},
-                                    "actions": [{"type": "issue_document", "series": series.pk},
-                                                {"type": "send_document", "kind": "invoice"}]})
+    task = services.task_save(
+        data={
+            "name": f"Bench {time.time()}",
+            "event": {"type": "status_changed", "to_status": shipped.pk},
+            "actions": [{"type": "issue_document", "series": series.pk}, {"type": "send_document", "kind": "invoice"}],
+        }
+    )
     mail_dir = tempfile.mkdtemp(prefix="bench-mail-")
     env = {**os.environ, "EMAIL_URL": "filemail://", "EMAIL_FILE_PATH": mail_dir, "LOG_LEVEL": "WARNING"}
-    workers = [subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "apilo", "worker", "-Q", "default,documents,email", "--pool", "solo",
-         "-n", f"auto{i}@%h", "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--prefetch-multiplier",
-         "4"], cwd=ROOT, env=env) for i in range(2)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "apilo",
+                "worker",
+                "-Q",
+                "default,documents,email",
+                "--pool",
+                "solo",
+                "-n",
+                f"auto{i}@%h",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--prefetch-multiplier",
+                "4",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        for i in range(2)
+    ]
     try:
         time.sleep(3)
         start = time.perf_counter()
@@ -74,10 +105,12 @@ def run(args):
             worker.wait(timeout=60)
     documents = Document.objects.filter(series=series)
     sent = sum(p.read_text(errors="replace").count("X-Document:") for p in Path(mail_dir).iterdir())
-    print(f"{len(order_ids)} orders → Wysłane, task: issue invoice + e-mail with PDF, 2 worker processes: "
-          f"{elapsed:.0f} s; {documents.count() / elapsed:.1f} invoices/s, {sent / elapsed:.1f} e-mails/s "
-          f"({documents.count()} invoices, {sent} e-mails); peak worker memory {max(peaks):.0f} MB "
-          f"({', '.join(f'{p:.0f}' for p in peaks)} MB)")
+    print(
+        f"{len(order_ids)} orders → Wysłane, task: issue invoice + e-mail with PDF, 2 worker processes: "
+        f"{elapsed:.0f} s; {documents.count() / elapsed:.1f} invoices/s, {sent / elapsed:.1f} e-mails/s "
+        f"({documents.count()} invoices, {sent} e-mails); peak worker memory {max(peaks):.0f} MB "
+        f"({', '.join(f'{p:.0f}' for p in peaks)} MB)"
+    )
 
     lines_by_doc = {}
     for line in DocumentLine.objects.filter(document__series=series).order_by("document_id", "position"):
@@ -88,6 +121,8 @@ def run(args):
     with ProcessPoolExecutor(max_workers=2) as pool:
         rendered = sum(pool.map(_bare_pdfs, [htmls[0::2], htmls[1::2]]))
     floor = time.perf_counter() - start
-    print(f"floor: the same 2 processes rendering {rendered} bare WeasyPrint PDFs of the same invoices: {floor:.0f} s "
-          f"({rendered / floor:.1f} PDF/s); ratio {elapsed / floor:.2f}×")
+    print(
+        f"floor: the same 2 processes rendering {rendered} bare WeasyPrint PDFs of the same invoices: {floor:.0f} s "
+        f"({rendered / floor:.1f} PDF/s); ratio {elapsed / floor:.2f}×"
+    )
     task.delete()

@@ -153,3 +153,16 @@ def test_api_automatic_tasks_crud_and_runs(admin_api, django_capture_on_commit_c
 
 def test_api_automatic_tasks_are_for_admins(staff_api):
     assert staff_api.get("/api/automatic-tasks/").status_code == 403
+
+
+def test_the_preview_form_carries_a_send_token(staff_client):
+    import re
+
+    document = accounting.document_issue(order=OrderFactory(), series=SeriesFactory())
+    page = staff_client.get(reverse("accounting:document_detail", args=[document.pk])).content.decode()
+    token = re.search(r'name="token" value="([0-9a-f]{32})"', page)
+    assert token
+    url = reverse("accounting:document_send", args=[document.pk])
+    staff_client.post(url, {"token": token[1]})
+    staff_client.post(url, {"token": token[1]})
+    assert len(mail.outbox) == 1

@@ -1,0 +1,63 @@
+from django.db import models
+
+
+class PrinterKind(models.TextChoices):
+    POSNET = "posnet", "Drukarka fiskalna (Posnet)"
+    ESCPOS = "escpos", "Drukarka ESC/POS"
+    PRINTNODE = "printnode", "PrintNode"
+
+
+class Printer(models.Model):
+    kind = models.CharField("rodzaj", max_length=10, choices=PrinterKind.choices)
+    name = models.CharField("nazwa", max_length=100)
+    connection = models.CharField(
+        "połączenie",
+        max_length=200,
+        help_text="Adres pyserial: /dev/ttyUSB0, socket://192.168.1.50:6666 albo rfc2217://…; dla PrintNode: id "
+        "drukarki.",
+    )
+    settings = models.JSONField("ustawienia", default=dict, blank=True)
+    active = models.BooleanField("aktywna", default=True)
+    last_status = models.CharField("ostatni stan", max_length=300, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    vat_slots = models.JSONField("stawki VAT drukarki", default=dict, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "drukarka"
+        verbose_name_plural = "drukarki"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def queue(self) -> str:
+        """One Celery queue per printer: a worker with concurrency 1 on the machine the printer is plugged into."""
+        return f"printer-{self.pk}"
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "W kolejce"
+    PRINTING = "printing", "Drukowanie"
+    DONE = "done", "Wydrukowano"
+    FAILED = "failed", "Błąd"
+    NEEDS_ATTENTION = "attention", "Wymaga uwagi"
+
+
+class PrintJob(models.Model):
+    printer = models.ForeignKey(Printer, on_delete=models.PROTECT, related_name="jobs")
+    kind = models.CharField(max_length=20)  # receipt, document, label
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.idempotency_key

@@ -1,0 +1,173 @@
+"""Printers and print jobs. Fiscal receipts are printed at most once per idempotency key: a job found in
+`printing` (a crash or a lost reply mid-receipt) is never printed again; its open transaction is cancelled and a
+person decides (`needs attention`)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apilo.errors import ApplicationError
+
+from .models import JobState, Printer, PrinterKind, PrintJob
+from .posnet import PAYMENT_TYPES, PRINTER_STATES, PosnetDriver, PosnetError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ReceiptLine:
+    name: str
+    quantity: str  # decimal string, e.g. "2" or "0.5"
+    unit_price: int  # grosze
+    vat_rate: str  # "23", "8", "5", "0", "zw"
+
+
+@dataclass
+class ReceiptPayload:
+    lines: list[ReceiptLine]
+    total: int  # grosze
+    nip: str = ""
+    payments: list[tuple[str, int]] = field(default_factory=list)  # (cash|card|transfer|…, grosze)
+
+
+class PrinterError(ApplicationError):
+    pass
+
+
+def _driver(printer: Printer) -> PosnetDriver:
+    options = printer.settings or {}
+    return PosnetDriver(
+        printer.connection,
+        baudrate=int(options.get("baudrate", 9600)),
+        xonxoff=bool(options.get("xonxoff", False)),
+        rtscts=bool(options.get("rtscts", False)),
+        timeout=float(options.get("timeout", 5)),
+    )
+
+
+def printer_save(*, data: dict, printer: Printer | None = None) -> Printer:
+    printer = printer or Printer()
+    for key in ("kind", "name", "connection", "settings", "active"):
+        if key in data:
+            setattr(printer, key, data[key])
+    if printer.kind not in PrinterKind.values:
+        raise PrinterError("Wybierz rodzaj drukarki.", field="kind")
+    if not (printer.name or "").strip():
+        raise PrinterError("Podaj nazwę drukarki.", field="name")
+    if not (printer.connection or "").strip():
+        raise PrinterError("Podaj połączenie, np. socket://192.168.1.50:6666 albo /dev/ttyUSB0.", field="connection")
+    if not isinstance(printer.settings, dict):
+        raise PrinterError('Ustawienia muszą być obiektem JSON, np. {"baudrate": 115200}.', field="settings")
+    printer.save()
+    return printer
+
+
+def printer_test(*, printer: Printer) -> Printer:
+    """Testuj połączenie: status query and the VAT table (for a fiscal printer)."""
+    printer.last_checked_at = timezone.now()
+    if printer.kind != PrinterKind.POSNET:
+        raise PrinterError("Test połączenia jest dostępny dla drukarek fiskalnych Posnet.")
+    try:
+        with _driver(printer) as driver:
+            state = driver.printer_state()
+            printer.vat_slots = driver.vat_slots()
+        printer.last_status = "OK" if state == 0 else PRINTER_STATES.get(state, f"stan {state}")
+    except PosnetError as err:
+        printer.last_status = str(err)
+    printer.save(update_fields=["last_status", "last_checked_at", "vat_slots"])
+    return printer
+
+
+def print_job_enqueue(*, printer: Printer, kind: str, key: str, payload: dict) -> tuple[PrintJob, bool]:
+    """The job for `key`, created once. Returns (job, created); the caller schedules `print_job_run` after commit."""
+    try:
+        with transaction.atomic():
+            return PrintJob.objects.create(printer=printer, kind=kind, idempotency_key=key, payload=payload), True
+    except IntegrityError:
+        return PrintJob.objects.get(idempotency_key=key), False
+
+
+def receipt_payload(receipt: ReceiptPayload) -> dict:
+    return asdict(receipt)
+
+
+def print_job_run(*, job_id: int) -> PrintJob:
+    """Print one job. Never prints a receipt twice: `printing` is committed before the first byte goes out."""
+    with transaction.atomic():
+        job = PrintJob.objects.select_for_update().select_related("printer").get(pk=job_id)
+        if job.state in (JobState.DONE, JobState.NEEDS_ATTENTION, JobState.FAILED):
+            return job
+        recovering = job.state == JobState.PRINTING
+        job.state, job.attempts = JobState.PRINTING, job.attempts + 1
+        job.save(update_fields=["state", "attempts", "updated_at"])
+    if recovering:
+        return _recover(job)
+    try:
+        with _driver(job.printer) as driver:
+            state = driver.printer_state()
+            if state:
+                return _set(job, JobState.QUEUED, f"Drukarka czeka: {PRINTER_STATES.get(state, state)}.")
+            slots = driver.vat_slots()
+            lines = []
+            for line in job.payload["lines"]:
+                rate = line["vat_rate"]
+                if rate not in slots:
+                    return _set(
+                        job,
+                        JobState.FAILED,
+                        f"Drukarka nie ma stawki VAT „{rate}” — paragon nie został "
+                        "wydrukowany. Skonfiguruj stawkę w drukarce.",
+                    )
+                quantity = Decimal(str(line["quantity"]))
+                lines.append(
+                    {
+                        "name": line["name"],
+                        "slot": slots[rate],
+                        "price": line["unit_price"],
+                        "quantity": f"{quantity.normalize():f}",
+                        "total": int((line["unit_price"] * quantity).quantize(Decimal(1), ROUND_HALF_UP)),
+                    }
+                )
+            payments = [(PAYMENT_TYPES.get(kind, 6), amount) for kind, amount in job.payload["payments"]] or [
+                (0, job.payload["total"])
+            ]
+            number = driver.receipt(
+                lines=lines, nip=job.payload.get("nip", ""), payments=payments, total=job.payload["total"]
+            )
+    except PosnetError as err:
+        # a refusal or a lost link mid-receipt: never print again automatically
+        return _recover(job, reason=str(err))
+    job.result = {"receipt_number": number, "printed_at": timezone.now().isoformat()}
+    return _set(job, JobState.DONE, "")
+
+
+def _recover(job: PrintJob, reason: str = "") -> PrintJob:
+    """After a crash or a lost reply: cancel whatever transaction is open and hand the job to a person."""
+    note = reason or "Wydruk został przerwany (awaria lub utracona odpowiedź)."
+    try:
+        with _driver(job.printer) as driver:
+            if driver.open_transaction():
+                driver.cancel()
+                note += " Otwarta transakcja została anulowana."
+    except PosnetError as err:
+        note += f" Nie udało się sprawdzić drukarki: {err}."
+    logger.warning("print job needs attention", extra={"job": job.pk})
+    return _set(job, JobState.NEEDS_ATTENTION, note + " Sprawdź wydruk i zdecyduj, czy wydrukować ponownie.")
+
+
+def _set(job: PrintJob, state: str, error: str) -> PrintJob:
+    job.state, job.error = state, error
+    job.save(update_fields=["state", "error", "result", "updated_at"])
+    return job
+
+
+def schedule(job: PrintJob) -> None:
+    from .tasks import print_job_task
+
+    job_id, queue = job.pk, job.printer.queue
+    transaction.on_commit(lambda: print_job_task.apply_async((job_id,), queue=queue))
