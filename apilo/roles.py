@@ -74,7 +74,7 @@ class StaffReadAdminWrite(BasePermission):
 # The menu: (section label, [(entry label, url name, admin only)]). Later capabilities add their entries here;
 # an entry is listed only when its URL exists and the user's role may open it.
 NAVIGATION = [
-    ("BOK – zamówienia", [("Zamówienia", "orders:list", False)]),
+    ("BOK – zamówienia", [("Zamówienia", "orders:list", False), ("Pakowanie", "orders:packing", False)]),
     ("Księgowość", [("Dokumenty", "accounting:document_list", False)]),
     (
         "Administracja",

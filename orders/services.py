@@ -321,3 +321,12 @@ def order_add_note(*, order: Order, text: str, actor=None, payload: dict | None 
     return order_event_record(
         order=locked, kind=OrderEventKind.NOTE_ADDED, actor=actor, payload={**(payload or {}), "note": text}
     )
+
+
+def order_mark_packed(*, order: Order, actor=None, counts: dict | None = None) -> OrderEvent:
+    """The packing station finished the order: a `packed` event (automatic tasks may change its status, print…)."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        return order_event_record(
+            order=locked, kind=OrderEventKind.PACKED, actor=actor, payload={"counts": counts or {}}
+        )

@@ -253,3 +253,24 @@ class BulkProgressView(StaffRequiredMixin, View):
         return render(
             request, "orders/bulk_progress.html", {"bulk": bulk, "progress": progress, "total": len(bulk.event_ids)}
         )
+
+
+class PackingView(StaffRequiredMixin, View):
+    """BOK – zamówienia > Pakowanie: a page for a USB barcode scanner (keyboard wedge) that also works by typing."""
+
+    def get(self, request):
+        from .packing import packing_state
+
+        return render(request, "orders/packing.html", {"state": packing_state(request.session)})
+
+
+class PackingScanView(StaffRequiredMixin, View):
+    def post(self, request):
+        from django.http import JsonResponse
+
+        from .packing import packing_reset, packing_scan
+
+        if request.POST.get("reset"):
+            packing_reset(request.session)
+            return JsonResponse({"ok": True, "message": "Przerwano pakowanie. Zeskanuj numer zamówienia."})
+        return JsonResponse(packing_scan(request.session, request.POST.get("code", ""), actor=request.user))

@@ -118,3 +118,66 @@
   };
   window.setTimeout(poll, 500);
 })();
+
+// Packing station: a keyboard-wedge scanner types fast and ends with Enter; typing by hand works the same.
+(function () {
+  "use strict";
+  var box = document.getElementById("packing");
+  if (!box) { return; }
+  var input = document.getElementById("scan-input");
+  var message = document.getElementById("scan-message");
+  var csrf = box.querySelector("input[name=csrfmiddlewaretoken]").value;
+  var beep = function () {
+    try {
+      var ctx = new (window.AudioContext || window.webkitAudioContext)();
+      var osc = ctx.createOscillator();
+      osc.frequency.value = 220; osc.connect(ctx.destination); osc.start(); osc.stop(ctx.currentTime + 0.25);
+    } catch (e) { /* no audio device */ }
+  };
+  var render = function (data) {
+    message.textContent = data.message;
+    message.className = "scan-message " + (data.ok ? "success" : "error");
+    if (!data.ok) { beep(); }
+    var order = data.order;
+    var section = document.getElementById("packing-order");
+    if (!order || data.done) {
+      if (data.done) { section.hidden = true; }
+      return;
+    }
+    section.hidden = false;
+    document.getElementById("packing-title").textContent = "Zamówienie " + order.number;
+    var body = document.getElementById("packing-items");
+    body.textContent = "";
+    order.items.forEach(function (item) {
+      var row = document.createElement("tr");
+      row.setAttribute("data-item", item.id);
+      if (item.counted >= item.quantity) { row.className = "complete"; }
+      [item.name, item.ean, item.counted + " / " + item.quantity].forEach(function (text, i) {
+        var cell = document.createElement("td");
+        cell.textContent = text;
+        if (i === 2) { cell.className = "num"; }
+        row.appendChild(cell);
+      });
+      body.appendChild(row);
+    });
+  };
+  var send = function (fields) {
+    var form = new URLSearchParams(fields);
+    return fetch(box.getAttribute("data-scan-url"), {
+      method: "POST", credentials: "same-origin", body: form,
+      headers: { "X-CSRFToken": csrf, "Content-Type": "application/x-www-form-urlencoded" }
+    }).then(function (r) { return r.json(); }).then(render);
+  };
+  input.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter") { return; }
+    event.preventDefault();
+    var code = input.value.trim();
+    input.value = "";
+    if (code) { send({ code: code }); }
+  });
+  document.getElementById("packing-reset").addEventListener("click", function () {
+    send({ reset: "1" }).then(function () { document.getElementById("packing-order").hidden = true; });
+    input.focus();
+  });
+  document.addEventListener("click", function () { input.focus(); });
+})();
