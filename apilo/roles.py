@@ -83,6 +83,7 @@ NAVIGATION = [
             ("Księgowość konfiguracja", "accounting:series_list", True),
             ("Zadania automatyczne", "automation:task_list", True),
             ("Szablony e-mail", "automation:template_list", True),
+            ("Urządzenia", "devices:list", True),
             ("Statusy zamówień", "orders:status_list", True),
             ("Użytkownicy", "users:list", True),
         ],

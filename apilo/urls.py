@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounting.api import DocumentViewSet, OrderDocumentsView, SeriesViewSet
 from automation.api import AutomaticTaskViewSet, EmailTemplateViewSet, OrderEmailsView
+from devices.api import PrinterViewSet, PrintJobViewSet
 from integrations.api import IntegrationViewSet
 from orders.api import OrderStatusViewSet, OrderViewSet
 
@@ -19,6 +20,8 @@ router.register("documents", DocumentViewSet, basename="document")
 router.register("integrations", IntegrationViewSet, basename="integration")
 router.register("automatic-tasks", AutomaticTaskViewSet, basename="automatic-task")
 router.register("email-templates", EmailTemplateViewSet, basename="email-template")
+router.register("printers", PrinterViewSet, basename="printer")
+router.register("print-jobs", PrintJobViewSet, basename="print-job")
 
 users_patterns = (
     [
@@ -38,6 +41,7 @@ urlpatterns = [
     path("", include("accounting.urls")),
     path("administracja/konfiguracja-faktur/", include("integrations.urls")),
     path("administracja/zadania-automatyczne/", include("automation.urls")),
+    path("administracja/urzadzenia/", include("devices.urls")),
     path("administracja/uzytkownicy/", include(users_patterns)),
     path("api/orders/<int:order_id>/documents/", OrderDocumentsView.as_view(), name="order-documents"),
     path("api/orders/<int:order_id>/emails/", OrderEmailsView.as_view(), name="order-emails"),

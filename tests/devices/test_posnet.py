@@ -190,3 +190,54 @@ def test_a_printer_can_be_bound_only_to_a_receipt_series(printer):
     with pytest.raises(ApplicationError) as err:
         accounting.series_save(data={"printer": printer}, series=SeriesFactory())
     assert err.value.field == "printer"
+
+
+def test_devices_page_adds_tests_a_printer_and_lists_jobs(admin_client, fake):
+    from django.urls import reverse
+
+    response = admin_client.post(
+        reverse("devices:create"),
+        {
+            "kind": "posnet",
+            "name": "Kasa 2",
+            "connection": fake.url,
+            "baudrate": "115200",
+            "flow": "xonxoff",
+            "active": "on",
+        },
+        follow=True,
+    )
+    assert "Zapisano drukarkę „Kasa 2”" in response.content.decode()
+    printer = Printer.objects.get(name="Kasa 2")
+    assert printer.settings == {"baudrate": 115200, "xonxoff": True, "rtscts": False}
+    tested = admin_client.post(reverse("devices:test", args=[printer.pk]), follow=True).content.decode()
+    assert "odpowiada" in tested and "23 → slot 0" in tested
+    services.print_job_run(job_id=receipt_job(printer).pk)
+    page = admin_client.get(reverse("devices:list")).content.decode()
+    assert "paragon nr 1" in page and "receipt-1" in page
+
+
+def test_devices_are_for_admins(staff_client):
+    from django.urls import reverse
+
+    assert staff_client.get(reverse("devices:list")).status_code == 403
+
+
+def test_printers_api(admin_api, staff_api, fake):
+    created = admin_api.post(
+        "/api/printers/",
+        {"kind": "posnet", "name": "Kasa 1", "connection": fake.url, "settings": {"baudrate": 115200}},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    printer_id = created.json()["id"]
+    assert (
+        admin_api.patch(f"/api/printers/{printer_id}/", {"name": "Kasa główna"}, format="json").json()["name"]
+        == "Kasa główna"
+    )
+    tested = admin_api.post(f"/api/printers/{printer_id}/test/").json()
+    assert tested["last_status"] == "OK" and tested["vat_slots"]["23"] == 0
+    bad = admin_api.post("/api/printers/", {"kind": "posnet", "name": "", "connection": "x"}, format="json")
+    assert bad.status_code == 400
+    assert admin_api.get("/api/print-jobs/").status_code == 200
+    assert staff_api.get("/api/printers/").status_code == 403
