@@ -105,6 +105,8 @@ def print_job_run(*, job_id: int) -> PrintJob:
         recovering = job.state == JobState.PRINTING
         job.state, job.attempts = JobState.PRINTING, job.attempts + 1
         job.save(update_fields=["state", "attempts", "updated_at"])
+    if job.kind == "slip":
+        return _print_slip(job)
     if recovering:
         return _recover(job)
     try:
@@ -171,3 +173,27 @@ def schedule(job: PrintJob) -> None:
 
     job_id, queue = job.pk, job.printer.queue
     transaction.on_commit(lambda: print_job_task.apply_async((job_id,), queue=queue))
+
+
+def slip_enqueue(*, printer: Printer, key: str, slip) -> tuple[PrintJob, bool]:
+    from dataclasses import asdict
+
+    if printer.kind != PrinterKind.ESCPOS:
+        raise PrinterError("Listę kompletacyjną drukuje drukarka ESC/POS.", field="printer")
+    job, created = print_job_enqueue(printer=printer, kind="slip", key=key, payload=asdict(slip))
+    if created:
+        schedule(job)
+    return job, created
+
+
+def _print_slip(job: PrintJob) -> PrintJob:
+    from .escpos_print import PackingSlip, send_raw, slip_bytes
+
+    payload = dict(job.payload)
+    payload["items"] = [tuple(item) for item in payload.get("items", [])]
+    try:
+        send_raw(job.printer.connection, slip_bytes(PackingSlip(**payload)))
+    except (OSError, ValueError) as err:
+        return _set(job, JobState.FAILED, f"Nie udało się wysłać do drukarki ESC/POS: {err}")
+    job.result = {"printed_at": timezone.now().isoformat()}
+    return _set(job, JobState.DONE, "")
