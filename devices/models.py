@@ -1,5 +1,7 @@
 from django.db import models
 
+from apilo import crypto
+
 
 class PrinterKind(models.TextChoices):
     POSNET = "posnet", "Drukarka fiskalna (Posnet)"
@@ -61,3 +63,47 @@ class PrintJob(models.Model):
 
     def __str__(self):
         return self.idempotency_key
+
+
+class PrintNodeAccount(models.Model):
+    """The PrintNode account: API key encrypted at rest, shown masked; computers and printers read from the API."""
+
+    name = models.CharField("nazwa", max_length=100, default="PrintNode")
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    key_hint = models.CharField(max_length=8, blank=True, editable=False)
+    state = models.CharField("stan", max_length=20, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    computers = models.JSONField(default=list, blank=True)
+    printers = models.JSONField(default=list, blank=True)
+    default_label_printer = models.ForeignKey(
+        Printer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="domyślna drukarka etykiet",
+    )
+    default_document_printer = models.ForeignKey(
+        Printer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="domyślna drukarka dokumentów",
+    )
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def api_key(self) -> str:
+        return crypto.decrypt(self.credentials_encrypted)
+
+    @api_key.setter
+    def api_key(self, value: str) -> None:
+        self.credentials_encrypted = crypto.encrypt(value)
+        self.key_hint = value[-4:]
+
+    @property
+    def masked_key(self) -> str:
+        return f"••••{self.key_hint}" if self.key_hint else ""

@@ -107,6 +107,9 @@ def print_job_run(*, job_id: int) -> PrintJob:
         job.save(update_fields=["state", "attempts", "updated_at"])
     if job.kind == "slip":
         return _print_slip(job)
+    if job.printer.kind == PrinterKind.PRINTNODE:
+        # PrintNode dedupes on X-Idempotency-Key: resending after a crash is safe
+        return _print_printnode(job)
     if recovering:
         return _recover(job)
     try:
@@ -196,4 +199,76 @@ def _print_slip(job: PrintJob) -> PrintJob:
     except (OSError, ValueError) as err:
         return _set(job, JobState.FAILED, f"Nie udało się wysłać do drukarki ESC/POS: {err}")
     job.result = {"printed_at": timezone.now().isoformat()}
+    return _set(job, JobState.DONE, "")
+
+
+# --- PrintNode ----------------------------------------------------------------------------------------------------
+
+
+def printnode_connect(*, api_key: str = "", account=None):
+    """Save the key (encrypted), read computers and printers, create a Printer row per PrintNode printer."""
+    from .models import PrintNodeAccount
+    from .printnode import PrintNodeClient, PrintNodeError
+
+    account = account or PrintNodeAccount.objects.first() or PrintNodeAccount()
+    if api_key:
+        account.api_key = api_key.strip()
+    if not account.credentials_encrypted:
+        raise PrinterError("Podaj klucz API PrintNode.", field="api_key")
+    client = PrintNodeClient(account.api_key)
+    try:
+        client.whoami()
+        account.computers = client.computers()
+        account.printers = client.printers()
+        account.state, account.last_error = "ok", ""
+    except PrintNodeError as err:
+        account.state, account.last_error = "failing", str(err)
+    account.save()
+    for remote in account.printers:
+        Printer.objects.update_or_create(
+            kind=PrinterKind.PRINTNODE,
+            connection=str(remote["id"]),
+            defaults={"name": f"{remote['name']} ({remote.get('computer', {}).get('name', 'PrintNode')})"},
+        )
+    return account
+
+
+def printnode_enqueue(
+    *, printer: Printer, kind: str, key: str, title: str, content: bytes, content_type: str
+) -> tuple[PrintJob, bool]:
+    """A document's PDF (pdf_base64) or a label (raw_base64) on a PrintNode printer, once per key."""
+    if printer.kind != PrinterKind.PRINTNODE:
+        raise PrinterError("To nie jest drukarka PrintNode.", field="printer")
+    import base64
+
+    payload = {"title": title, "content_type": content_type, "content": base64.b64encode(content).decode()}
+    job, created = print_job_enqueue(printer=printer, kind=kind, key=key, payload=payload)
+    if created:
+        schedule(job)
+    return job, created
+
+
+def _print_printnode(job: PrintJob) -> PrintJob:
+    import base64
+
+    from .models import PrintNodeAccount
+    from .printnode import PrintNodeClient, PrintNodeError
+
+    account = PrintNodeAccount.objects.first()
+    if account is None:
+        return _set(job, JobState.FAILED, "Brak konta PrintNode — dodaj klucz API w Urządzenia.")
+    try:
+        remote_id = PrintNodeClient(account.api_key).print(
+            printer_id=int(job.printer.connection),
+            title=job.payload["title"],
+            content=base64.b64decode(job.payload["content"]),
+            content_type=job.payload["content_type"],
+            key=job.idempotency_key,
+        )
+    except PrintNodeError as err:
+        if err.status == 401:
+            account.state, account.last_error = "failing", str(err)
+            account.save(update_fields=["state", "last_error"])
+        return _set(job, JobState.QUEUED if err.retry else JobState.FAILED, str(err))
+    job.result = {"printnode_job": remote_id}
     return _set(job, JobState.DONE, "")

@@ -13,12 +13,45 @@ from .models import Printer, PrintJob
 
 class DeviceListView(AdminRequiredMixin, View):
     def get(self, request):
+        from .models import PrintNodeAccount
+
         jobs = Paginator(PrintJob.objects.select_related("printer"), 50).get_page(request.GET.get("page"))
         return render(
             request,
             "devices/device_list.html",
-            {"printers": Printer.objects.all(), "jobs": jobs, "page": jobs, "page_query": ""},
+            {
+                "printers": Printer.objects.all(),
+                "jobs": jobs,
+                "page": jobs,
+                "page_query": "",
+                "printnode": PrintNodeAccount.objects.first(),
+                "printnode_printers": Printer.objects.filter(kind="printnode"),
+            },
         )
+
+
+class PrintNodeView(AdminRequiredMixin, View):
+    """PrintNode's API key (stored encrypted) and the default label and document printers."""
+
+    def post(self, request):
+        from .models import PrintNodeAccount
+
+        try:
+            account = services.printnode_connect(
+                api_key=request.POST.get("api_key", ""), account=PrintNodeAccount.objects.first()
+            )
+        except ApplicationError as err:
+            messages.error(request, err.message)
+            return redirect("devices:list")
+        for field in ("default_label_printer", "default_document_printer"):
+            value = request.POST.get(field)
+            setattr(account, f"{field}_id", int(value) if value and value.isdigit() else None)
+        account.save()
+        if account.state == "ok":
+            messages.success(request, f"PrintNode połączony: {len(account.printers)} drukarek.")
+        else:
+            messages.error(request, f"PrintNode: {account.last_error}")
+        return redirect("devices:list")
 
 
 class PrinterFormView(AdminRequiredMixin, View):
