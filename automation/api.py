@@ -44,6 +44,7 @@ class TaskSerializer(serializers.Serializer):
                     "template": a.template_id,
                     "status": a.status_id,
                     "note": a.note or None,
+                    "printer": a.printer_id,
                 }
                 for a in task.actions.all()
             ],

@@ -3,6 +3,7 @@
 from django import forms
 
 from accounting.models import DocumentKind, DocumentSeries, EmailTemplate
+from devices.models import Printer
 from orders.models import Channel, OrderStatus, PaymentMethod, PaymentStatus
 
 from .models import ActionType, EventType
@@ -130,6 +131,7 @@ class ActionForm(forms.Form):
     template = forms.ModelChoiceField(label="Szablon e-mail", queryset=EmailTemplate.objects.all(), required=False)
     status = forms.ModelChoiceField(label="Status", queryset=OrderStatus.objects.all(), required=False)
     note = forms.CharField(label="Notatka", required=False, max_length=500)
+    printer = forms.ModelChoiceField(label="Drukarka", queryset=Printer.objects.filter(active=True), required=False)
 
     def as_action(self) -> dict | None:
         d = self.cleaned_data
@@ -142,6 +144,7 @@ class ActionForm(forms.Form):
             "template": d["template"].pk if d["template"] else None,
             "status": d["status"].pk if d["status"] else None,
             "note": d["note"],
+            "printer": d["printer"].pk if d["printer"] else None,
         }
 
 

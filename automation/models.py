@@ -24,6 +24,9 @@ class ActionType(models.TextChoices):
     SEND_DOCUMENT = "send_document", "Wyślij dokument kupującemu e-mailem"
     CHANGE_STATUS = "change_status", "Zmień status"
     ADD_NOTE = "add_note", "Dodaj notatkę"
+    PRINT_RECEIPT = "print_receipt", "Wydrukuj paragon (seria paragonów z drukarką fiskalną)"
+    PRINT_DOCUMENT = "print_document", "Wydrukuj dokument (PrintNode)"
+    PRINT_LABEL = "print_label", "Wydrukuj etykietę / listę kompletacyjną"
 
 
 class AutomaticTask(models.Model):
@@ -63,6 +66,7 @@ class TaskAction(models.Model):
     template = models.ForeignKey(EmailTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     status = models.ForeignKey(OrderStatus, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     note = models.CharField(max_length=500, blank=True)
+    printer = models.ForeignKey("devices.Printer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["position", "id"]

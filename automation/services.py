@@ -120,6 +120,28 @@ def _check_action(index: int, action: dict) -> dict:
         if status is None:
             raise TaskInvalid(f"Akcja {index + 1}: wybierz istniejący status.", field=where)
         clean["status"] = status
+    elif kind == ActionType.PRINT_RECEIPT:
+        series = DocumentSeries.objects.filter(pk=action.get("series")).first()
+        if series is None or series.kind != DocumentKind.RECEIPT or series.printer_id is None:
+            raise TaskInvalid(
+                f"Akcja {index + 1}: wybierz serię paragonów z przypisaną drukarką fiskalną.", field=where
+            )
+        clean["series"] = series
+    elif kind in (ActionType.PRINT_DOCUMENT, ActionType.PRINT_LABEL):
+        from devices.models import Printer
+
+        printer = Printer.objects.filter(pk=action.get("printer")).first()
+        if printer is None:
+            raise TaskInvalid(f"Akcja {index + 1}: wybierz drukarkę.", field=where)
+        if kind == ActionType.PRINT_DOCUMENT:
+            if printer.kind != "printnode":
+                raise TaskInvalid(f"Akcja {index + 1}: dokumenty PDF drukuje drukarka PrintNode.", field=where)
+            if action.get("kind") not in DocumentKind.values:
+                raise TaskInvalid(f"Akcja {index + 1}: wybierz rodzaj dokumentu do wydruku.", field=where)
+            clean["document_kind"] = action["kind"]
+        elif printer.kind not in ("escpos", "printnode"):
+            raise TaskInvalid(f"Akcja {index + 1}: etykietę drukuje drukarka ESC/POS lub PrintNode.", field=where)
+        clean["printer"] = printer
     elif kind == ActionType.ADD_NOTE:
         if not (action.get("note") or "").strip():
             raise TaskInvalid(f"Akcja {index + 1}: wpisz treść notatki.", field=where)
@@ -365,6 +387,62 @@ def _perform(action: TaskAction, order: Order, run: TaskRun, chain: dict) -> str
             order=order, status=action.status, payload={"automation": {**chain, "run": run.pk}}
         )
         return f"Zmieniono status na „{action.status.name}”." if event else "Status był już ustawiony."
+    if action.type == ActionType.PRINT_RECEIPT:
+        existing = (
+            Document.objects.filter(order=order, kind=DocumentKind.RECEIPT)
+            .exclude(state=DocumentState.CANCELLED)
+            .first()
+        )
+        if existing:
+            return f"Pominięto: zamówienie ma już paragon {existing.number}."
+        document = accounting.document_issue(order=order, series=action.series)
+        return f"Wystawiono paragon {document.number} i wysłano go do drukarki {action.series.printer.name}."
+    if action.type == ActionType.PRINT_DOCUMENT:
+        from devices import services as devices
+
+        document = (
+            Document.objects.filter(order=order, kind=action.document_kind)
+            .exclude(state=DocumentState.CANCELLED)
+            .order_by("-id")
+            .first()
+        )
+        if document is None:
+            raise ApplicationError(f"Zamówienie nie ma dokumentu rodzaju „{action.get_document_kind_display()}”.")
+        if document.state == DocumentState.ISSUING:
+            raise emails.DocumentNotReady("Dokument czeka jeszcze na numer z serwisu księgowego.")
+        job, created = devices.printnode_enqueue(
+            printer=action.printer,
+            kind="document",
+            key=f"print-document-{document.pk}-{action.pk}",
+            title=document.number,
+            content=accounting.document_pdf(document=document),
+            content_type="pdf_base64",
+        )
+        return f"{'Wysłano' if created else 'Już wysłano'} {document.number} do drukarki {action.printer.name}."
+    if action.type == ActionType.PRINT_LABEL:
+        from devices import services as devices
+        from devices.escpos_print import PackingSlip, slip_bytes
+
+        slip = PackingSlip(
+            order_number=order.number,
+            customer=order.delivery_name or order.customer_name,
+            address=[order.delivery_street, f"{order.delivery_post_code} {order.delivery_city}"],
+            items=[(item.name, f"{item.quantity.normalize():f}") for item in order.items.all()],
+            notes=order.notes,
+        )
+        key = f"label-{order.pk}-{action.pk}-{run.event_id}"
+        if action.printer.kind == "printnode":
+            devices.printnode_enqueue(
+                printer=action.printer,
+                kind="label",
+                key=key,
+                title=f"Etykieta {order.number}",
+                content=slip_bytes(slip),
+                content_type="raw_base64",
+            )
+        else:
+            devices.slip_enqueue(printer=action.printer, key=key, slip=slip)
+        return f"Wysłano etykietę {order.number} do drukarki {action.printer.name}."
     if action.type == ActionType.ADD_NOTE:
         if any(r.get("position") == action.position and r.get("outcome") == "ok" for r in run.results):
             return "Notatka była już dodana."

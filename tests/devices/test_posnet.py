@@ -241,3 +241,58 @@ def test_printers_api(admin_api, staff_api, fake):
     assert bad.status_code == 400
     assert admin_api.get("/api/print-jobs/").status_code == 200
     assert staff_api.get("/api/printers/").status_code == 403
+
+
+def test_packed_order_prints_its_receipt_and_label_through_automatic_tasks(
+    printer, fake, django_capture_on_commit_callbacks
+):
+    import socket
+    import threading
+
+    from accounting import services as accounting
+    from automation import services as automation
+    from orders import services as orders
+    from tests.factories import OrderFactory, SeriesFactory
+
+    received = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def accept():
+        connection, _ = server.accept()
+        with connection:
+            received.append(b"".join(iter(lambda: connection.recv(65536), b"")))
+
+    listener = threading.Thread(target=accept, daemon=True)
+    listener.start()
+    label_printer = services.printer_save(
+        data={"kind": "escpos", "name": "Etykiety", "connection": f"socket://127.0.0.1:{server.getsockname()[1]}"}
+    )
+    receipts = accounting.series_save(
+        data={"printer": printer}, series=SeriesFactory(kind="receipt", number_format="PAR/{nr}/{mm}/{rrrr}")
+    )
+    automation.task_save(
+        data={
+            "name": "Po spakowaniu: paragon i etykieta",
+            "event": {"type": "order_packed"},
+            "actions": [
+                {"type": "print_receipt", "series": receipts.pk},
+                {"type": "print_label", "printer": label_printer.pk},
+            ],
+        }
+    )
+    order = OrderFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_mark_packed(order=order)
+    listener.join(timeout=5)
+    server.close()
+    assert len(fake.journal) == 1 and fake.journal[0]["total"] == 11497
+    from devices.models import PrintJob
+
+    assert received and order.number.encode() in received[0], list(PrintJob.objects.values("kind", "state", "error"))
+    # the same event again prints nothing more
+    from orders.models import OrderEvent
+
+    automation.event_process(event_id=OrderEvent.objects.get(order=order, kind="packed").pk)
+    assert len(fake.journal) == 1
