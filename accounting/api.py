@@ -62,6 +62,7 @@ class SeriesSerializer(serializers.ModelSerializer):
             "is_default",
             "integration",
             "external_numbering",
+            "printer",
         ]
         read_only_fields = ["external_numbering"]
         validators = []

@@ -21,6 +21,7 @@ class FakePosnet:
         self.frames: list[bytes] = []
         self.state = 0  # !sprn pr: 0 ok, 1 cover open, 5 paper out
         self.drop_after_lines: int | None = None  # close the connection after this many trline in a receipt
+        self.drop_after_end = False  # fiscalise at trend, then close the connection without answering
         self.open: dict | None = None
         self.number = 0
         self.lock = threading.Lock()
@@ -130,5 +131,7 @@ class FakePosnet:
             self.number += 1
             self.journal.append({**self.open, "total": total, "number": self.number})
             self.open = None
+            if self.drop_after_end:
+                return None  # the receipt is printed, the reply is lost
             return build_frame(command, [("nr", self.number)])
         return err(1)

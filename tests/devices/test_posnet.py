@@ -296,3 +296,27 @@ def test_packed_order_prints_its_receipt_and_label_through_automatic_tasks(
 
     automation.event_process(event_id=OrderEvent.objects.get(order=order, kind="packed").pk)
     assert len(fake.journal) == 1
+
+
+def test_crash_drill_lost_reply_after_the_receipt_ends_with_one_receipt_and_the_job_needing_attention(printer, fake):
+    fake.drop_after_end = True
+    job = services.print_job_run(job_id=receipt_job(printer).pk)
+    assert job.state == "attention" and "Sprawdź wydruk" in job.error
+    fake.drop_after_end = False
+    for _ in range(3):  # retried tasks, a restarted worker: nothing is printed again
+        services.print_job_run(job_id=job.pk)
+    assert len(fake.journal) == 1
+
+
+def test_open_cover_makes_the_job_wait(printer, fake):
+    fake.state = 1
+    job = services.print_job_run(job_id=receipt_job(printer).pk)
+    assert job.state == "queued" and "pokrywa" in job.error and fake.journal == []
+
+
+def test_receipt_series_takes_a_printer_through_the_api(admin_api, printer):
+    from tests.factories import SeriesFactory
+
+    series = SeriesFactory(kind="receipt", number_format="PAR/{nr}/{mm}/{rrrr}")
+    response = admin_api.patch(f"/api/series/{series.pk}/", {"printer": printer.pk}, format="json")
+    assert response.status_code == 200 and response.json()["printer"] == printer.pk
