@@ -30,3 +30,21 @@ def decrypt(token: str) -> str:
 def mask(value: str) -> str:
     """Only the last four characters, e.g. '••••a1b2'."""
     return f"••••{value[-4:]}" if value else ""
+
+
+class EncryptedApiKey:
+    """For models with `credentials_encrypted` and `key_hint` fields: the key is stored encrypted, read back
+    decrypted, and shown only as its last four characters."""
+
+    @property
+    def api_key(self) -> str:
+        return decrypt(self.credentials_encrypted)
+
+    @api_key.setter
+    def api_key(self, value: str) -> None:
+        self.credentials_encrypted = encrypt(value)
+        self.key_hint = value[-4:]
+
+    @property
+    def masked_key(self) -> str:
+        return f"••••{self.key_hint}" if self.key_hint else ""

@@ -65,7 +65,7 @@ class PrintJob(models.Model):
         return self.idempotency_key
 
 
-class PrintNodeAccount(models.Model):
+class PrintNodeAccount(crypto.EncryptedApiKey, models.Model):
     """The PrintNode account: API key encrypted at rest, shown masked; computers and printers read from the API."""
 
     name = models.CharField("nazwa", max_length=100, default="PrintNode")
@@ -94,16 +94,3 @@ class PrintNodeAccount(models.Model):
 
     def __str__(self):
         return self.name
-
-    @property
-    def api_key(self) -> str:
-        return crypto.decrypt(self.credentials_encrypted)
-
-    @api_key.setter
-    def api_key(self, value: str) -> None:
-        self.credentials_encrypted = crypto.encrypt(value)
-        self.key_hint = value[-4:]
-
-    @property
-    def masked_key(self) -> str:
-        return f"••••{self.key_hint}" if self.key_hint else ""

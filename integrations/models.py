@@ -13,7 +13,7 @@ class ConnectionState(models.TextChoices):
     FAILING = "failing", "Błąd połączenia"
 
 
-class Integration(models.Model):
+class Integration(crypto.EncryptedApiKey, models.Model):
     """An accounting-service connection ("Konfiguracja faktur" tile). The API key is encrypted at rest."""
 
     provider = models.CharField("serwis", max_length=20, choices=Provider.choices)
@@ -36,16 +36,3 @@ class Integration(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.get_provider_display()})"
-
-    @property
-    def api_key(self) -> str:
-        return crypto.decrypt(self.credentials_encrypted)
-
-    @api_key.setter
-    def api_key(self, value: str) -> None:
-        self.credentials_encrypted = crypto.encrypt(value)
-        self.key_hint = value[-4:]
-
-    @property
-    def masked_key(self) -> str:
-        return f"••••{self.key_hint}" if self.key_hint else ""
