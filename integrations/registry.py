@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from .infakt.provider import InfaktProvider
 from .models import Integration
 from .providers import ProviderNotConfigured
@@ -22,5 +24,7 @@ def provider_for(integration: Integration):
     return provider_class(integration.provider)(
         base_url=integration.base_url,
         api_key=integration.api_key,
-        limiter_key=f"{integration.provider}:{integration.pk}",
+        # inFakt limits requests per client IP: one window per service host, shared by every integration and by
+        # the verification that runs before an integration is first saved
+        limiter_key=f"{integration.provider}:{urlparse(integration.base_url).netloc}",
     )

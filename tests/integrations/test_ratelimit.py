@@ -32,3 +32,14 @@ def test_acquire_gives_up_after_max_wait():
     with pytest.raises(TimeoutError):
         for _ in range(3):
             ratelimit.acquire("giveup", limit=1, window=10, max_wait=0.1)
+
+
+def test_every_request_to_one_infakt_host_shares_one_window_even_before_the_integration_is_saved():
+    from integrations.models import Integration
+    from integrations.registry import provider_for
+
+    unsaved = Integration(provider="infakt", name="x", base_url="https://api.infakt.pl/api/v3")
+    unsaved.api_key = "klucz-testowy-1234"
+    saved = Integration(pk=7, provider="infakt", name="y", base_url="https://api.infakt.pl/api/v3")
+    saved.api_key = "klucz-testowy-5678"
+    assert provider_for(unsaved).client.limiter_key == provider_for(saved).client.limiter_key == "infakt:api.infakt.pl"
