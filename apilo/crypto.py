@@ -27,11 +27,6 @@ def decrypt(token: str) -> str:
         raise ImproperlyConfigured("A stored secret cannot be decrypted: FIELD_ENCRYPTION_KEY changed?") from err
 
 
-def mask(value: str) -> str:
-    """Only the last four characters, e.g. '••••a1b2'."""
-    return f"••••{value[-4:]}" if value else ""
-
-
 class EncryptedApiKey:
     """For models with `credentials_encrypted` and `key_hint` fields: the key is stored encrypted, read back
     decrypted, and shown only as its last four characters."""

@@ -20,10 +20,6 @@ class ApplicationError(Exception):
         self.extra = extra or {}
 
 
-class NotAllowed(ApplicationError):
-    http_status = status.HTTP_403_FORBIDDEN
-
-
 class Conflict(ApplicationError):
     http_status = status.HTTP_409_CONFLICT
 
@@ -37,18 +33,3 @@ def api_exception_handler(exc, context):
     if isinstance(exc, PermissionDenied):
         return Response({"detail": "Brak uprawnień do tej operacji."}, status=status.HTTP_403_FORBIDDEN)
     return exception_handler(exc, context)
-
-
-class ApplicationErrorFormMixin:
-    """For form views: run `perform(form)`; an ApplicationError becomes an error on the form, nothing saved."""
-
-    def form_valid(self, form):
-        try:
-            return self.perform(form)
-        except ApplicationError as err:
-            field = err.field if err.field in form.fields else None
-            form.add_error(field, err.message)
-            return self.form_invalid(form)
-
-    def perform(self, form):  # pragma: no cover - overridden
-        raise NotImplementedError

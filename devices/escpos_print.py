@@ -1,13 +1,11 @@
 """ESC/POS packing slips (pick lists) with python-escpos: the order number as a barcode and a QR code, Polish
-text in a fixed code page (CP852, ESC t 18), sent raw to a network (socket://host:9100), serial or file device."""
+text in a fixed code page (CP852, ESC t 18), sent through python-escpos's Network, Serial, Usb or File printer."""
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-import serial
 from escpos.printer import Dummy
 
 CODE_PAGE = "cp852"
@@ -46,16 +44,32 @@ def slip_bytes(slip: PackingSlip) -> bytes:
     return printer.output
 
 
-def send_raw(connection: str, data: bytes, *, timeout: float = 10) -> None:
-    """socket://host:port → TCP (port 9100 printers); /dev/usb/lp0 or another path → file; else a pyserial URL."""
+def escpos_device(connection: str, *, timeout: float = 10):
+    """The python-escpos printer for a connection string:
+    socket://host:9100 → Network; usb://04b8:0202 → Usb (vendor:product, needs pyusb); /dev/usb/lp0 or file://… →
+    File; serial:/dev/ttyUSB0?baudrate=9600 or a /dev/tty… path → Serial."""
+    from escpos.printer import File, Network, Serial, Usb
+
     if connection.startswith("socket://"):
         url = urlparse(connection)
-        with socket.create_connection((url.hostname, url.port or 9100), timeout=timeout) as link:
-            link.sendall(data)
-        return
-    if connection.startswith("/dev/usb/") or connection.startswith("file://"):
-        with open(connection.removeprefix("file://"), "wb") as handle:
-            handle.write(data)
-        return
-    with serial.serial_for_url(connection, timeout=timeout) as link:
-        link.write(data)
+        return Network(host=url.hostname, port=url.port or 9100, timeout=timeout)
+    if connection.startswith("usb://"):
+        vendor, _, product = connection.removeprefix("usb://").partition(":")
+        return Usb(idVendor=int(vendor, 16), idProduct=int(product, 16), timeout=int(timeout * 1000))
+    if connection.startswith("serial:") or connection.startswith("/dev/tty"):
+        url = urlparse(connection.removeprefix("serial:"))
+        baudrate = int(dict(part.split("=") for part in url.query.split("&") if "=" in part).get("baudrate", 9600))
+        return Serial(devfile=url.path, baudrate=baudrate, timeout=timeout)
+    return File(devfile=connection.removeprefix("file://"))
+
+
+def send_raw(connection: str, data: bytes, *, timeout: float = 10) -> None:
+    """Send the slip's bytes through python-escpos's own transport for the connection."""
+    device = escpos_device(connection, timeout=timeout)
+    try:
+        device.open(raise_not_found=True)
+        device._raw(data)
+    except Exception as err:  # escpos raises its own DeviceNotFoundError, OSError, USBError…
+        raise OSError(f"{err.__class__.__name__}: {err}") from err
+    finally:
+        device.close()

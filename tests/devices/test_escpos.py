@@ -59,3 +59,17 @@ def test_unreachable_escpos_printer_fails_the_job_with_the_reason():
     job, _ = services.slip_enqueue(printer=printer, key="slip-x", slip=SLIP)
     job = services.print_job_run(job_id=job.pk)
     assert job.state == "failed" and "ESC/POS" in job.error
+
+
+def test_connection_strings_select_python_escpos_printer_classes(tmp_path):
+    from escpos.printer import File, Network, Serial, Usb
+
+    from devices.escpos_print import escpos_device, send_raw
+
+    assert isinstance(escpos_device("socket://10.0.0.5:9100"), Network)
+    assert isinstance(escpos_device("usb://04b8:0202"), Usb)
+    assert isinstance(escpos_device("serial:/dev/ttyUSB0?baudrate=19200"), Serial)
+    assert isinstance(escpos_device("/dev/usb/lp0"), File)
+    target = tmp_path / "lp0"
+    send_raw(f"file://{target}", slip_bytes(SLIP))
+    assert target.read_bytes() == slip_bytes(SLIP)
