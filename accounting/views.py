@@ -1,5 +1,6 @@
 import csv
 import io
+import uuid
 import zipfile
 from datetime import date
 
@@ -14,6 +15,7 @@ from django.views import View
 
 from apilo.errors import ApplicationError
 from apilo.roles import AdminRequiredMixin, StaffRequiredMixin, is_staff_role
+from devices.models import PrintJob
 from orders.models import Order
 
 from . import numbering, selectors, services
@@ -267,10 +269,6 @@ class DocumentListView(StaffRequiredMixin, View):
 class DocumentDetailView(StaffRequiredMixin, View):
     def get(self, request, pk):
         document = get_object_or_404(Document.objects.select_related("series", "order", "corrected_document"), pk=pk)
-        import uuid
-
-        from devices.models import PrintJob
-
         return render(
             request,
             "accounting/document_detail.html",

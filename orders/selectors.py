@@ -127,8 +127,8 @@ def status_tab_counts(queryset: QuerySet[Order], *, cache_key: str = "") -> tupl
     return statuses, sum(counts.values())
 
 
-def order_card(order_id: int) -> Order:
-    return Order.objects.select_related("status", "created_by").prefetch_related("items").get(pk=order_id)
+def order_card_queryset() -> QuerySet[Order]:
+    return Order.objects.select_related("status", "created_by").prefetch_related("items")
 
 
 def order_history(order: Order) -> QuerySet[OrderEvent]:

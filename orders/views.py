@@ -96,8 +96,7 @@ class OrderBulkStatusView(StaffRequiredMixin, View):
 
 class OrderDetailView(StaffRequiredMixin, View):
     def get(self, request, pk):
-        order = get_object_or_404(Order.objects.select_related("status"), pk=pk)
-        order = selectors.order_card(order.pk)
+        order = get_object_or_404(selectors.order_card_queryset(), pk=pk)
         return render(
             request,
             "orders/order_detail.html",
