@@ -62,7 +62,9 @@
   var form = document.getElementById("series-form");
   if (!form) { return; }
   var out = document.getElementById("number-preview");
+  var latest = 0;  // answers may arrive out of order: only the newest request's answer is shown
   var update = function () {
+    var mine = ++latest;
     var params = new URLSearchParams({
       number_format: form.elements.number_format.value,
       reset: form.elements.reset.value,
@@ -71,7 +73,7 @@
     });
     fetch(form.dataset.previewUrl + "?" + params.toString(), { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
-      .then(function (data) { out.textContent = data.ok ? data.number : data.message; });
+      .then(function (data) { if (mine === latest) { out.textContent = data.ok ? data.number : data.message; } });
   };
   ["number_format", "reset", "start_number"].forEach(function (name) {
     form.elements[name].addEventListener("input", update);
@@ -161,12 +163,20 @@
       body.appendChild(row);
     });
   };
+  // Scans are sent one after another: the count lives in the session, and two scans in flight at once
+  // (a fast scanner) would overwrite each other's count.
+  var queue = Promise.resolve();
   var send = function (fields) {
-    var form = new URLSearchParams(fields);
-    return fetch(box.getAttribute("data-scan-url"), {
-      method: "POST", credentials: "same-origin", body: form,
-      headers: { "X-CSRFToken": csrf, "Content-Type": "application/x-www-form-urlencoded" }
-    }).then(function (r) { return r.json(); }).then(render);
+    queue = queue.then(function () {
+      return fetch(box.getAttribute("data-scan-url"), {
+        method: "POST", credentials: "same-origin", body: new URLSearchParams(fields),
+        headers: { "X-CSRFToken": csrf, "Content-Type": "application/x-www-form-urlencoded" }
+      }).then(function (r) { return r.json(); }).then(render);
+    }).catch(function () {
+      message.textContent = "Brak połączenia z serwerem — zeskanuj ponownie.";
+      message.className = "scan-message error";
+    });
+    return queue;
   };
   input.addEventListener("keydown", function (event) {
     if (event.key !== "Enter") { return; }
