@@ -140,9 +140,12 @@ class SyncState(models.TextChoices):
 
 
 class DocumentState(models.TextChoices):
+    """Moves between these states are listed once, in `accounting/states.py`."""
+
     ISSUING = "issuing", "W trakcie wystawiania"
     ISSUED = "issued", "Wystawiony"
     FAILED = "failed", "Błąd"
+    ATTENTION = "attention", "Wymaga uwagi"
     CANCELLED = "cancelled", "Anulowany"
 
 

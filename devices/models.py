@@ -39,6 +39,8 @@ class Printer(models.Model):
 
 
 class JobState(models.TextChoices):
+    """Moves between these states are listed once, in `devices/states.py`."""
+
     QUEUED = "queued", "W kolejce"
     PRINTING = "printing", "Drukowanie"
     DONE = "done", "Wydrukowano"
