@@ -255,7 +255,8 @@ def document_sync_retry(*, document: Document) -> Document:
 
 
 def schedule_sync(document: Document) -> None:
+    from apilo.outbox import enqueue_on_commit
+
     from .tasks import document_sync_task
 
-    document_id = document.pk
-    transaction.on_commit(lambda: document_sync_task.delay(document_id))
+    enqueue_on_commit(document_sync_task, document.pk)

@@ -172,10 +172,11 @@ def _set(job: PrintJob, state: str, error: str) -> PrintJob:
 
 
 def schedule(job: PrintJob) -> None:
+    from apilo.outbox import enqueue_on_commit
+
     from .tasks import print_job_task
 
-    job_id, queue = job.pk, job.printer.queue
-    transaction.on_commit(lambda: print_job_task.apply_async((job_id,), queue=queue))
+    enqueue_on_commit(print_job_task, job.pk, queue=job.printer.queue)
 
 
 def slip_enqueue(*, printer: Printer, key: str, slip) -> tuple[PrintJob, bool]:

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apilo.errors import ApplicationError, Conflict
+from apilo.outbox import call_on_commit
 
 from .models import (
     BulkStatusChange,
@@ -35,8 +36,20 @@ class InvalidOrderStatus(ApplicationError):
 
 def _emit_after_commit(event: OrderEvent) -> None:
     event_id = event.pk
-    transaction.on_commit(order_counts_invalidate)
-    transaction.on_commit(lambda: order_event.send(sender=OrderEvent, event_id=event_id))
+    call_on_commit(order_counts_invalidate)
+    # send_robust: a receiver that fails (broker down) is logged and never stops the others; the automation
+    # sweeper picks the event up from its row.
+    call_on_commit(lambda: _send_event(event_id))
+
+
+def _send_event(event_id: int) -> None:
+    for receiver, result in order_event.send_robust(sender=OrderEvent, event_id=event_id):
+        if isinstance(result, Exception):
+            logger.warning(
+                "order event receiver failed, left for the sweeper",
+                extra={"event": event_id, "receiver": getattr(receiver, "__name__", str(receiver))},
+                exc_info=(type(result), result, result.__traceback__),
+            )
 
 
 def order_event_record(
