@@ -16,8 +16,7 @@ install: $(VENV)/.installed ## Create .venv and install the app with its test to
 
 FAKE_INFAKT_PORT ?= 8099
 
-run: install ## Migrate, load demo data and serve http://127.0.0.1:$(PORT) (SQLite + in-process tasks by default)
-	$(PY) manage.py migrate --noinput
+run: install ## Migrate, load demo data, serve http://127.0.0.1:$(PORT) with a Celery worker and beat (SQLite + filesystem broker)
 	bash scripts/run.sh $(PORT) $(FAKE_INFAKT_PORT)
 
 test: ## Run the whole suite against a throwaway PostgreSQL and Redis (installs what it needs)

@@ -1,6 +1,8 @@
 """Settings, read from the environment only (twelve-factor). `.env.example` lists every variable.
 
-Embedded default (nothing set): SQLite file, Celery tasks run in-process, DEBUG on, local-memory cache.
+Embedded default (`make run`): SQLite file in WAL mode with immediate transactions, a real Celery worker and beat on
+the embedded filesystem broker (`CELERY_BROKER_URL=fsqueue://`, apilo/broker.py), DEBUG on, local-memory cache. With no broker at all
+(the test suite), tasks run in-process (eager).
 """
 
 import base64
@@ -82,6 +84,17 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Many writers at once (web threads, worker, beat): WAL lets readers run beside the writer; IMMEDIATE takes the
+    # write lock at BEGIN so two transactions never deadlock upgrading a read lock (the "database is locked" 500s);
+    # the busy timeout makes a writer wait for the lock instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.int("SQLITE_BUSY_TIMEOUT_SECONDS", default=30),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -179,7 +192,11 @@ SPECTACULAR_SETTINGS = {
 # --- Celery -------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+# Eager (in-process) only when no broker is configured at all: the test suite. `make run` uses the filesystem broker.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# The embedded broker (`fsqueue://`, apilo/broker.py): kombu's filesystem transport with atomic writes and claims,
+# one folder of message files shared by the web server, the worker and beat (no server, no extra dependency).
+CELERY_BROKER_FOLDER = Path(env.str("CELERY_BROKER_FOLDER", default=str(BASE_DIR / "var" / "broker")))
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = False
@@ -227,6 +244,29 @@ CELERY_TASK_ROUTES = {
     "devices.*": {"queue": "devices"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+if CELERY_BROKER_URL.startswith(("fsqueue://", "filesystem://")):
+    for _sub in ("queue", "control", "processed"):
+        (CELERY_BROKER_FOLDER / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        {
+            "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
+            "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
+            "control_folder": str(CELERY_BROKER_FOLDER / "control"),
+            "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+            "store_processed": False,
+            "polling_interval": env.float("CELERY_BROKER_POLLING_SECONDS", default=0.2),
+        }
+    )
+# Sweepers (beat): the database rows are the outbox; anything whose enqueue or worker was lost is picked up here.
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
+# An order event with no "processed" marker older than this is enqueued again (exactly once: see automation).
+SWEEP_EVENT_MIN_AGE_SECONDS = env.int("SWEEP_EVENT_MIN_AGE_SECONDS", default=60)
+SWEEP_MIN_AGE_SECONDS = env.int("SWEEP_MIN_AGE_SECONDS", default=120)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-order-events": {"task": "automation.sweep_events", "schedule": SWEEP_INTERVAL_SECONDS},
+    "sweep-documents": {"task": "accounting.sweep_documents", "schedule": SWEEP_INTERVAL_SECONDS},
+    "sweep-print-jobs": {"task": "devices.sweep_print_jobs", "schedule": SWEEP_INTERVAL_SECONDS},
+}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 AUTOMATION_MAX_CHAIN_DEPTH = env.int("AUTOMATION_MAX_CHAIN_DEPTH", default=5)
 PRINTNODE_API_URL = env.str("PRINTNODE_API_URL", default="https://api.printnode.com")

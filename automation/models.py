@@ -113,3 +113,15 @@ class ProcessedEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_id}: {self.state}"
+
+
+class EventRedelivery(models.Model):
+    """How often the sweeper enqueued an order event again, and when it may next (backoff)."""
+
+    event = models.OneToOneField(OrderEvent, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+    next_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.event_id}: {self.count}×"

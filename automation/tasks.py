@@ -14,3 +14,11 @@ def process_event_task(self, event_id: int) -> int:
     if any(run.state == RunState.WAITING for run in runs) and not self.request.is_eager:
         raise self.retry(countdown=min(5 * 2**self.request.retries, 300))
     return len(runs)
+
+
+@shared_task(name="automation.sweep_events")
+def sweep_events_task() -> int:
+    """Beat: enqueue again the order events whose delivery was lost (broker down, process died, worker died)."""
+    from .sweeper import sweep_events
+
+    return sweep_events()

@@ -1,5 +1,5 @@
 """KSeF FA(3): every variant validates against the schema the product carries (ksef-client) and the Ministry's
-copy in ../shared/reference/ksef (they must agree), and its numbers add up."""
+copy in tests/data/ksef (they must agree; see its SOURCES.md), and its numbers add up."""
 
 from datetime import date
 from decimal import Decimal
@@ -16,7 +16,7 @@ from accounting.models import Document
 from tests.factories import OrderFactory, SeriesFactory
 
 pytestmark = pytest.mark.django_db
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "ksef"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "ksef"
 B2B = {"invoice_company_name": "Żółw Sp. z o.o.", "invoice_nip": "5252344078"}
 Q = {"f": ksef.NS}
 
