@@ -1,8 +1,8 @@
 """Settings, read from the environment only (twelve-factor). `.env.example` lists every variable.
 
-Embedded default (`make run`): SQLite file in WAL mode with immediate transactions, a real Celery worker and beat on
-the embedded filesystem broker (`CELERY_BROKER_URL=fsqueue://`, apilo/broker.py), DEBUG on, local-memory cache. With no broker at all
-(the test suite), tasks run in-process (eager).
+Embedded default (`make run`): SQLite file in WAL mode with immediate transactions, a real Celery worker and beat
+on the embedded filesystem broker (`CELERY_BROKER_URL=fsqueue://`, apilo/broker.py), DEBUG on, local-memory cache.
+With no broker at all (the test suite), tasks run in-process (eager).
 """
 
 import base64
