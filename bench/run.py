@@ -15,7 +15,14 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench import bench_automation, bench_documents, bench_infakt, bench_ksef, bench_orders  # noqa: E402
+from bench import (  # noqa: E402
+    bench_automation,
+    bench_documents,
+    bench_embedded,
+    bench_infakt,
+    bench_ksef,
+    bench_orders,
+)
 
 BENCHMARKS = {
     "orders": bench_orders.run,
@@ -24,6 +31,7 @@ BENCHMARKS = {
     "infakt": bench_infakt.run,
     "ksef": bench_ksef.run,
     "automation": bench_automation.run,
+    "embedded": bench_embedded.run,
 }
 
 
@@ -35,6 +43,7 @@ def main():
     parser.add_argument("--infakt-invoices", type=int, default=1000)
     parser.add_argument("--ksef-invoices", type=int, default=10_000)
     parser.add_argument("--automation-orders", type=int, default=10_000)
+    parser.add_argument("--mix-rounds", type=int, default=10, help="rounds per client of the 16-client mix")
     args = parser.parse_args()
     for name, bench in BENCHMARKS.items():
         if args.only in (None, name):

@@ -39,22 +39,34 @@ def free_port() -> int:
 
 
 class EmbeddedStack:
-    def __init__(self, folder: Path, *, sweep_seconds: float = 5, event_min_age: int = 5):
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        sweep_seconds: float = 5,
+        event_min_age: int = 5,
+        database_url: str = "",
+        broker_url: str = "",
+    ):
+        """`database_url` / `broker_url` replace SQLite / the filesystem broker (the PostgreSQL + Redis stack)."""
         self.folder = Path(folder)
+        self.embedded = not database_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.mail = self.folder / "mail"
         self.processes: dict[str, subprocess.Popen] = {}
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")},
-            "DATABASE_URL": f"sqlite:///{self.folder / 'db.sqlite3'}",
-            "CELERY_BROKER_URL": "fsqueue://",
+            "DATABASE_URL": database_url or f"sqlite:///{self.folder / 'db.sqlite3'}",
+            "CELERY_BROKER_URL": broker_url or "fsqueue://",
             "CELERY_BROKER_FOLDER": str(self.folder / "broker"),
             "CELERY_BROKER_POLLING_SECONDS": "0.1",
             "MEDIA_ROOT": str(self.folder / "media"),
             "EMAIL_URL": "filemail://",
             "EMAIL_FILE_PATH": str(self.mail),
             "DEBUG": "true",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
             "LOG_LEVEL": "WARNING",
             "SWEEP_INTERVAL_SECONDS": str(sweep_seconds),
             "SWEEP_EVENT_MIN_AGE_SECONDS": str(event_min_age),
@@ -96,12 +108,13 @@ class EmbeddedStack:
         )
 
     def start_worker(self, concurrency: int = 4) -> None:
-        """As `make run` starts it: a thread pool (kombu's virtual transports feed a prefork pool slowly)."""
+        """As `make run` starts it: a thread pool (kombu's virtual transports feed a prefork pool slowly); on Redis
+        as docker-compose starts it (prefork)."""
+        pool = ["--pool", "threads", "--concurrency", str(concurrency)] if self.embedded else ["--concurrency", "2"]
         self._spawn(
             "worker",
             [sys.executable, "-m", "celery", "-A", "apilo", "worker", "-Q", "default,documents,email,devices,ksef",
-             "--pool", "threads", "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
-             "--loglevel", "WARNING"],
+             *pool, "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
         )
 
     def start_beat(self) -> None:
@@ -148,7 +161,14 @@ class EmbeddedStack:
         return session
 
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
-        import sqlite3
+        """A read of the stack's database (`?` placeholders)."""
+        if self.embedded:
+            import sqlite3
 
-        with sqlite3.connect(self.folder / "db.sqlite3", timeout=30) as db:
-            return db.execute(query, params).fetchall()
+            with sqlite3.connect(self.folder / "db.sqlite3", timeout=30) as db:
+                return db.execute(query, params).fetchall()
+        import psycopg2
+
+        with psycopg2.connect(self.env["DATABASE_URL"]) as db, db.cursor() as cursor:
+            cursor.execute(query.replace("?", "%s"), params)
+            return cursor.fetchall()
