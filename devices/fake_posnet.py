@@ -12,6 +12,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .posnet import ETX, STX, build_frame, crc
 
+# What each receipt command accepts, with the protocol's maximum text lengths (None: a number).
+PARAMS = {
+    "trinit": {"bm": None},
+    "trline": {"na": 80, "vt": None, "pr": None, "il": None, "wa": None, "op": 50, "jm": 4},
+    "trnipset": {"ni": 30, "dw": None, "ds": 40},
+    "trpayment": {"ty": None, "wa": None, "na": 25, "re": None},
+    "trend": {"to": None, "fp": None, "re": None},
+}
 VAT_TABLE = [("va", "23"), ("vb", "8"), ("vc", "5"), ("vd", "0"), ("ve", "101"), ("vf", "101"), ("vg", "100")]
 
 
@@ -75,9 +83,18 @@ class FakePosnet:
         body, _, checksum = frame[1:-1].rpartition(b"#")
         if crc(body).encode() != checksum.upper():
             return build_frame("ERR", [("?", 5)])
+        if any(byte < 0x20 and byte != 0x09 for byte in body):
+            return build_frame("ERR", [("?", 3)])  # a control character inside a field
         fields = body.decode("cp1250").split("\t")
         command, params = fields[0], {f[:2]: f[2:] for f in fields[1:] if f}
         ok = build_frame(command)
+        if command in PARAMS:
+            known = PARAMS[command]
+            names = [f[:2] for f in fields[1:] if f]
+            if len(names) != len(set(names)) or any(name not in known for name in names):
+                return build_frame("ERR", [("?", 6)])  # an injected or unknown parameter
+            if any(known[name] and len(params[name]) > known[name] for name in names):
+                return build_frame("ERR", [("?", 10)])  # a field longer than the protocol allows
 
         def err(code):
             raw = f"{command}\t?{code}\t".encode("cp1250")
