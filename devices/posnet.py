@@ -5,7 +5,7 @@ Every reply's CRC is checked.
 
 Every text that goes into a frame is cleaned first (`clean_text`): control characters (TAB, CR/LF, STX/ETX, …), `#`
 and `@` would break the framing, so they become spaces; characters the printer's cp1250 code page lacks are
-transliterated with the standard library (`ż` stays, `é` stays, `ő`→`o`, `ß`→`ss`, an emoji is dropped); the
+transliterated (`ż`, `é`, `ß` stay; `è`→`e`, `Київ`→`Kiiv` with anyascii; an emoji is dropped); the
 length is capped per the protocol. `build_frame` refuses anything that would still break a frame, and a receipt is
 built completely (`FiscalReceipt.frames()`) and checked before `trinit` is sent, so a receipt never opens and then
 fails on our side.
@@ -22,6 +22,7 @@ from dataclasses import field as dataclass_field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import serial
+from anyascii import anyascii
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +65,6 @@ PAYMENT_TYPES = {"cash": 0, "card": 2, "voucher": 4, "credit": 5, "other": 6, "t
 # Field lengths from the specification (POT-I-DEV-37): trline na ≤ 80, op ≤ 50, jm ≤ 4; trnipset ni ≤ 30;
 # trpayment na ≤ 25. Amounts are integers in grosze, at most 9999999999; at most 500 lines per receipt.
 NAME_LENGTH, NIP_LENGTH, MAX_AMOUNT, MAX_LINES = 80, 30, 9_999_999_999, 500
-# A few letters that NFKD does not decompose into something cp1250 has.
-TRANSLITERATION = {
-    "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "đ": "d", "Đ": "D",
-    "ħ": "h", "ı": "i", "ŀ": "l", "Ŀ": "L", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ŋ": "n", "ĸ": "k",
-    "‘": "'", "’": "'", "‚": ",", "‛": "'", "“": '"', "”": '"', "‟": '"', "″": '"', "′": "'", "‐": "-", "‑": "-",
-    "‒": "-", "−": "-", "×": "x", "€": "EUR",
-}  # fmt: skip
 _SPACES = re.compile(r"\s+")
 
 
@@ -82,25 +76,32 @@ def _encodable(char: str) -> bool:
     return True
 
 
+def _transliterate(char: str) -> str:
+    """A character of the cp1250 code page stays; any other becomes its NFKD base letters when those are in
+    cp1250 (`è`→`e`, `ﬁ`→`fi`), else its anyascii romanisation (`Київ`→`Kiiv`, `ø`→`o`); symbols such as emoji
+    are dropped."""
+    if _encodable(char):
+        return char
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    if base and all(_encodable(c) for c in base):
+        return base
+    if unicodedata.category(char)[0] in "SMC":  # emoji, skin tones, variation selectors, joiners, …
+        return ""
+    return anyascii(char)
+
+
 def clean_text(value, limit: int) -> str:
-    """A text safe inside a Posnet field: no control characters, TAB, CR/LF, `#` or `@` (each becomes a space),
-    only characters of the cp1250 code page (others transliterated or dropped), whitespace collapsed, at most
+    """A text safe inside a Posnet field: only characters of the cp1250 code page (others transliterated or
+    dropped), no control characters, TAB, CR/LF, `#` or `@` (each becomes a space), whitespace collapsed, at most
     `limit` characters (cp1250 is one byte per character)."""
+    text = "".join(_transliterate(char) for char in unicodedata.normalize("NFC", str(value or "")))
     out = []
-    for char in unicodedata.normalize("NFC", str(value or "")):
-        if char in "#@" or unicodedata.category(char) in ("Cc", "Zl", "Zp") or char.isspace():
+    for char in text:
+        category = unicodedata.category(char)
+        if char in "#@" or char.isspace() or category == "Cc":
             out.append(" ")
-        elif unicodedata.category(char) in ("Cf", "Cs", "Co", "Cn"):
-            continue  # zero-width joiners, soft hyphens, surrogates, private use: nothing to print
-        elif _encodable(char) and ord(char) >= 0x20:
+        elif category != "Cf":  # soft hyphen, zero-width characters: nothing to print
             out.append(char)
-        elif char in TRANSLITERATION:
-            out.append(TRANSLITERATION[char])
-        else:
-            base = "".join(
-                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c) and _encodable(c)
-            )
-            out.append(base if base.isprintable() else "")
     return _SPACES.sub(" ", "".join(out)).strip()[:limit].rstrip()
 
 
