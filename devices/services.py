@@ -57,7 +57,7 @@ def _driver(printer: Printer) -> PosnetDriver:
 
 def printer_save(*, data: dict, printer: Printer | None = None) -> Printer:
     printer = printer or Printer()
-    for key in ("kind", "name", "connection", "settings", "active"):
+    for key in ("kind", "name", "connection", "settings", "active", "dedicated_queue"):
         if key in data:
             setattr(printer, key, data[key])
     if printer.kind not in PrinterKind.values:

@@ -23,5 +23,9 @@ PRINT_JOB_STATES = TransitionTable(
         S.DONE: set(),
     },
     labels=dict(S.choices),
-    messages={(S.DONE, S.PRINTING): "To zlecenie zostało już wydrukowane — nie drukujemy drugi raz."},
+    messages={
+        (S.DONE, S.PRINTING): "To zlecenie zostało już wydrukowane — nie drukujemy drugi raz.",
+        (S.DONE, S.QUEUED): "To zlecenie zostało już wydrukowane — nie drukujemy drugi raz.",
+        (S.DONE, S.FAILED): "To zlecenie zostało już wydrukowane — nie można go anulować.",
+    },
 )

@@ -1,5 +1,6 @@
 """Print jobs in production: the `devices` queue, a per-printer lease, the sweeper, paper out for minutes."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -193,3 +194,49 @@ def test_a_long_print_with_a_live_lease_is_not_taken_for_a_dead_worker(printer, 
         assert services.print_jobs_sweep()["attention"] == []
     job.refresh_from_db()
     assert job.state == JobState.PRINTING
+
+
+def test_a_job_needing_attention_is_printed_again_from_the_devices_page_but_a_printed_one_never(
+    printer, fake, admin_client, staff_user, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    staff_client = Client()
+    staff_client.force_login(staff_user)
+
+    fake.drop_after_lines = 1
+    job = services.print_job_run(job_id=receipt_job(printer).pk)
+    assert job.state == JobState.NEEDS_ATTENTION
+    fake.drop_after_lines = None
+    page = admin_client.get(reverse("devices:list")).content.decode()
+    assert "Ponów" in page and "czy paragon na pewno nie został wydrukowany" in page
+    assert staff_client.post(reverse("devices:job_retry", args=[job.pk])).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("devices:job_retry", args=[job.pk]), follow=True)
+    assert "wróciło do kolejki" in response.content.decode()
+    job.refresh_from_db()
+    assert job.state == JobState.DONE and len(fake.journal) == 1
+    again = admin_client.post(reverse("devices:job_retry", args=[job.pk]), follow=True).content.decode()
+    assert "nie drukujemy drugi raz" in again and len(fake.journal) == 1
+
+
+def test_a_printer_on_another_computer_gets_its_own_queue_from_the_form(admin_client, fake):
+    from django.urls import reverse
+
+    admin_client.post(
+        reverse("devices:create"),
+        {
+            "kind": "posnet",
+            "name": "Kasa w sklepie",
+            "connection": fake.url,
+            "baudrate": "9600",
+            "flow": "none",
+            "active": "on",
+            "dedicated_queue": "on",
+        },
+    )
+    printer = Printer.objects.get(name="Kasa w sklepie")
+    assert printer.dedicated_queue and printer.queue == f"printer-{printer.pk}"
+    form = admin_client.get(reverse("devices:edit", args=[printer.pk])).content.decode()
+    assert re.search(r'<input[^>]*name="dedicated_queue"[^>]*checked', form)
