@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from decimal import ROUND_HALF_UP, Decimal
 
 from .posnet import ETX, STX, build_frame, crc
@@ -30,6 +31,9 @@ class FakePosnet:
         self.state = 0  # !sprn pr: 0 ok, 1 cover open, 5 paper out
         self.drop_after_lines: int | None = None  # close the connection after this many trline in a receipt
         self.drop_after_end = False  # fiscalise at trend, then close the connection without answering
+        self.delay = 0.0  # seconds the printer takes to answer each frame (a slow mechanism)
+        self.interleaved = 0  # frames of a second connection received while a receipt of another was open
+        self.owner = None  # the connection that opened the current receipt
         self.open: dict | None = None
         self.number = 0
         self.lock = threading.Lock()
@@ -71,9 +75,15 @@ class FakePosnet:
                     frame, buffer = buffer.split(ETX, 1)
                     frame += ETX
                     start = frame.find(STX)
+                    if self.delay:
+                        time.sleep(self.delay)
                     with self.lock:
                         self.frames.append(frame[start:])
+                        if self.open is not None and self.owner is not connection:
+                            self.interleaved += 1
                         answer = self._answer(frame[start:])
+                        if frame[start:].startswith(b"\x02trinit"):
+                            self.owner = connection
                     if answer is None:
                         connection.close()
                         return

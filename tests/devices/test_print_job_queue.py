@@ -240,3 +240,31 @@ def test_a_printer_on_another_computer_gets_its_own_queue_from_the_form(admin_cl
     assert printer.dedicated_queue and printer.queue == f"printer-{printer.pk}"
     form = admin_client.get(reverse("devices:edit", args=[printer.pk])).content.decode()
     assert re.search(r'<input[^>]*name="dedicated_queue"[^>]*checked', form)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_printing_on_one_printer_take_turns_and_both_receipts_print_once(printer, fake):
+    import threading
+
+    from django.db import connection
+
+    fake.delay = 0.05  # a slow printer: the two receipts would overlap without the lease
+    jobs = [receipt_job(printer, key=f"receipt-{n}") for n in range(2)]
+    states = {}
+
+    def worker(job):
+        try:
+            states[job.pk] = services.print_job_run(job_id=job.pk).state
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(states.values()) == [JobState.DONE, JobState.QUEUED]  # the second found the printer busy
+    waiting = next(pk for pk, state in states.items() if state == JobState.QUEUED)
+    assert "drukuje inne zlecenie" in PrintJob.objects.get(pk=waiting).error
+    assert services.print_job_run(job_id=waiting).state == JobState.DONE  # its retry a few seconds later
+    assert len(fake.journal) == 2 and fake.interleaved == 0
