@@ -239,7 +239,16 @@ def _print_receipt(job: PrintJob, token: str) -> PrintJob:
                 return _set(job, JobState.FAILED, f"Paragon nie został wydrukowany: {err}", token=token)
             if driver.open_transaction():
                 # left open by a crashed worker (we hold the printer's lease): nothing of it was fiscalised
-                driver.cancel()
+                try:
+                    driver.cancel()
+                except PosnetError as err:  # another station's transaction: wait for it, print nothing
+                    return _set(
+                        job,
+                        JobState.QUEUED,
+                        f"Drukarka ma otwartą transakcję, której nie można anulować: {err}",
+                        token=token,
+                        next_try_at=_wait_until(),
+                    )
             try:
                 number = driver.receipt(receipt, heartbeat=_Heartbeat(job.printer_id, token))
             except PosnetError as err:
