@@ -14,7 +14,7 @@ def print_job_task(self, job_id: int) -> str:
     job = print_job_run(job_id=job_id)
     if job.state == JobState.QUEUED and not self.request.is_eager:
         delay = (job.next_try_at - timezone.now()).total_seconds() if job.next_try_at else 30
-        raise self.retry(countdown=max(1, min(delay, 60)), max_retries=None)
+        raise self.retry(countdown=max(1, min(delay, 60)), max_retries=None, queue=job.printer.queue)
     return job.state
 
 
