@@ -31,6 +31,7 @@ class FakePosnet:
         self.state = 0  # !sprn pr: 0 ok, 1 cover open, 5 paper out
         self.drop_after_lines: int | None = None  # close the connection after this many trline in a receipt
         self.drop_after_end = False  # fiscalise at trend, then close the connection without answering
+        self.refuse_trinit: int | None = None  # answer trinit with this command error (e.g. 383: no daily report)
         self.delay = 0.0  # seconds the printer takes to answer each frame (a slow mechanism)
         self.interleaved = 0  # frames of a second connection received while a receipt of another was open
         self.owner = None  # the connection that opened the current receipt
@@ -120,6 +121,8 @@ class FakePosnet:
             self.open = None
             return ok
         if command == "trinit":
+            if self.refuse_trinit:
+                return err(self.refuse_trinit)
             if self.state:
                 return err(1000 + self.state)
             if self.open:

@@ -75,6 +75,7 @@ class PrintJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "next_try_at"], name="printjob_state_next_try")]
 
     def __str__(self):
         return self.idempotency_key

@@ -268,3 +268,36 @@ def test_two_workers_printing_on_one_printer_take_turns_and_both_receipts_print_
     assert "drukuje inne zlecenie" in PrintJob.objects.get(pk=waiting).error
     assert services.print_job_run(job_id=waiting).state == JobState.DONE  # its retry a few seconds later
     assert len(fake.journal) == 2 and fake.interleaved == 0
+
+
+def test_a_printer_refusing_to_open_the_receipt_makes_the_job_wait_and_say_why(printer, fake):
+    fake.refuse_trinit = 383  # brak raportu dobowego: nothing opened, nothing printed
+    job = services.print_job_run(job_id=receipt_job(printer).pk)
+    assert job.state == JobState.QUEUED and "brak raportu dobowego" in job.error and job.next_try_at
+    assert fake.open is None and fake.journal == []
+    fake.refuse_trinit = None
+    assert services.print_job_run(job_id=job.pk).state == JobState.DONE and len(fake.journal) == 1
+
+
+def test_a_long_receipt_renews_the_printer_lease_while_it_prints(printer, fake, settings, monkeypatch):
+    settings.PRINT_LEASE_SECONDS = 1  # renewed at most every quarter of it
+    fake.delay = 0.1
+    renewals = []
+    real_call = services._Heartbeat.__call__
+
+    def counting(self):
+        before = Printer.objects.get(pk=self.printer_id).busy_until
+        real_call(self)
+        if Printer.objects.get(pk=self.printer_id).busy_until != before:
+            renewals.append(before)
+
+    monkeypatch.setattr(services._Heartbeat, "__call__", counting)
+    payload = services.receipt_payload(
+        services.ReceiptPayload(
+            lines=[services.ReceiptLine(f"Pozycja {n}", "1", 100, "23") for n in range(8)], total=800
+        )
+    )
+    job, _ = services.print_job_enqueue(printer=printer, kind="receipt", key="long", payload=payload)
+    assert services.print_job_run(job_id=job.pk).state == JobState.DONE
+    assert len(renewals) >= 2
+    assert Printer.objects.filter(pk=printer.pk, busy_token="").exists()
