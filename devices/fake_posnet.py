@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from decimal import ROUND_HALF_UP, Decimal
 
 from .posnet import ETX, STX, build_frame, crc
 
+# What each receipt command accepts, with the protocol's maximum text lengths (None: a number).
+PARAMS = {
+    "trinit": {"bm": None},
+    "trline": {"na": 80, "vt": None, "pr": None, "il": None, "wa": None, "op": 50, "jm": 4},
+    "trnipset": {"ni": 30, "dw": None, "ds": 40},
+    "trpayment": {"ty": None, "wa": None, "na": 25, "re": None},
+    "trend": {"to": None, "fp": None, "re": None},
+}
 VAT_TABLE = [("va", "23"), ("vb", "8"), ("vc", "5"), ("vd", "0"), ("ve", "101"), ("vf", "101"), ("vg", "100")]
 
 
@@ -22,6 +31,10 @@ class FakePosnet:
         self.state = 0  # !sprn pr: 0 ok, 1 cover open, 5 paper out
         self.drop_after_lines: int | None = None  # close the connection after this many trline in a receipt
         self.drop_after_end = False  # fiscalise at trend, then close the connection without answering
+        self.refuse_trinit: int | None = None  # answer trinit with this command error (e.g. 383: no daily report)
+        self.delay = 0.0  # seconds the printer takes to answer each frame (a slow mechanism)
+        self.interleaved = 0  # frames of a second connection received while a receipt of another was open
+        self.owner = None  # the connection that opened the current receipt
         self.open: dict | None = None
         self.number = 0
         self.lock = threading.Lock()
@@ -63,9 +76,15 @@ class FakePosnet:
                     frame, buffer = buffer.split(ETX, 1)
                     frame += ETX
                     start = frame.find(STX)
+                    if self.delay:
+                        time.sleep(self.delay)
                     with self.lock:
                         self.frames.append(frame[start:])
+                        if self.open is not None and self.owner is not connection:
+                            self.interleaved += 1
                         answer = self._answer(frame[start:])
+                        if frame[start:].startswith(b"\x02trinit"):
+                            self.owner = connection
                     if answer is None:
                         connection.close()
                         return
@@ -75,9 +94,18 @@ class FakePosnet:
         body, _, checksum = frame[1:-1].rpartition(b"#")
         if crc(body).encode() != checksum.upper():
             return build_frame("ERR", [("?", 5)])
+        if any(byte < 0x20 and byte != 0x09 for byte in body):
+            return build_frame("ERR", [("?", 3)])  # a control character inside a field
         fields = body.decode("cp1250").split("\t")
         command, params = fields[0], {f[:2]: f[2:] for f in fields[1:] if f}
         ok = build_frame(command)
+        if command in PARAMS:
+            known = PARAMS[command]
+            names = [f[:2] for f in fields[1:] if f]
+            if len(names) != len(set(names)) or any(name not in known for name in names):
+                return build_frame("ERR", [("?", 6)])  # an injected or unknown parameter
+            if any(known[name] and len(params[name]) > known[name] for name in names):
+                return build_frame("ERR", [("?", 10)])  # a field longer than the protocol allows
 
         def err(code):
             raw = f"{command}\t?{code}\t".encode("cp1250")
@@ -93,6 +121,8 @@ class FakePosnet:
             self.open = None
             return ok
         if command == "trinit":
+            if self.refuse_trinit:
+                return err(self.refuse_trinit)
             if self.state:
                 return err(1000 + self.state)
             if self.open:

@@ -23,6 +23,12 @@ class PrinterForm(forms.Form):
         initial="none",
     )
     active = forms.BooleanField(label="Aktywna", required=False, initial=True)
+    dedicated_queue = forms.BooleanField(
+        label="Własna kolejka (drukarka podłączona do innego komputera)",
+        required=False,
+        help_text="Zlecenia trafiają do kolejki printer-<id>; uruchom na tamtym komputerze: "
+        "celery -A apilo worker -Q printer-<id> -c 1",
+    )
 
     def settings(self) -> dict:
         flow = self.cleaned_data["flow"]
@@ -39,4 +45,5 @@ class PrinterForm(forms.Form):
             "baudrate": settings.get("baudrate", 9600),
             "flow": flow,
             "active": printer.active,
+            "dedicated_queue": printer.dedicated_queue,
         }

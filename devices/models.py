@@ -23,6 +23,16 @@ class Printer(models.Model):
     last_status = models.CharField("ostatni stan", max_length=300, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     vat_slots = models.JSONField("stawki VAT drukarki", default=dict, blank=True)
+    dedicated_queue = models.BooleanField(
+        "własna kolejka",
+        default=False,
+        help_text="Dla drukarki podłączonej do innego komputera: zlecenia trafiają do kolejki printer-<id>, którą "
+        "obsługuje worker uruchomiony na tamtym komputerze.",
+    )
+    # The printer lease: who prints on it now and until when. Taken and released with one atomic UPDATE each, never
+    # a transaction held open while printing (see devices/services.py).
+    busy_until = models.DateTimeField(null=True, blank=True, editable=False)
+    busy_token = models.CharField(max_length=32, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -34,8 +44,9 @@ class Printer(models.Model):
 
     @property
     def queue(self) -> str:
-        """One Celery queue per printer: a worker with concurrency 1 on the machine the printer is plugged into."""
-        return f"printer-{self.pk}"
+        """The Celery queue of this printer's jobs: `devices` (any worker; the printer lease serialises printing),
+        or `printer-<id>` for a printer plugged into another machine whose own worker consumes that queue."""
+        return f"printer-{self.pk}" if self.dedicated_queue else "devices"
 
 
 class JobState(models.TextChoices):
@@ -57,11 +68,14 @@ class PrintJob(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
+    next_try_at = models.DateTimeField(null=True, blank=True)  # a waiting job (paper out, printer busy) tries then
+    lease_token = models.CharField(max_length=32, blank=True)  # the printer lease it was printed under
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "next_try_at"], name="printjob_state_next_try")]
 
     def __str__(self):
         return self.idempotency_key

@@ -2,15 +2,27 @@
 
 `PosnetDriver` speaks it over any pyserial URL: a serial device (/dev/ttyUSB0), socket://host:port or rfc2217://….
 Every reply's CRC is checked.
+
+Every text that goes into a frame is cleaned first (`clean_text`): control characters (TAB, CR/LF, STX/ETX, …), `#`
+and `@` would break the framing, so they become spaces; characters the printer's cp1250 code page lacks are
+transliterated (`ż`, `é`, `ß` stay; `è`→`e`, `Київ`→`Kiiv` with anyascii; an emoji is dropped); the
+length is capped per the protocol. `build_frame` refuses anything that would still break a frame, and a receipt is
+built completely (`FiscalReceipt.frames()`) and checked before `trinit` is sent, so a receipt never opens and then
+fails on our side.
 """
 
 from __future__ import annotations
 
 import binascii
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import serial
+from anyascii import anyascii
 
 logger = logging.getLogger(__name__)
 
@@ -50,23 +62,156 @@ PRINTER_STATES = {
 PAYMENT_TYPES = {"cash": 0, "card": 2, "voucher": 4, "credit": 5, "other": 6, "transfer": 8}
 
 
+# Field lengths from the specification (POT-I-DEV-37): trline na ≤ 80, op ≤ 50, jm ≤ 4; trnipset ni ≤ 30;
+# trpayment na ≤ 25. Amounts are integers in grosze, at most 9999999999; at most 500 lines per receipt.
+NAME_LENGTH, NIP_LENGTH, MAX_AMOUNT, MAX_LINES = 80, 30, 9_999_999_999, 500
+_SPACES = re.compile(r"\s+")
+
+
+def _encodable(char: str) -> bool:
+    try:
+        char.encode(ENCODING)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _transliterate(char: str) -> str:
+    """A character of the cp1250 code page stays; any other becomes its NFKD base letters when those are in
+    cp1250 (`è`→`e`, `ﬁ`→`fi`), else its anyascii romanisation (`Київ`→`Kiiv`, `ø`→`o`); symbols such as emoji
+    are dropped."""
+    if _encodable(char):
+        return char
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    if base and all(_encodable(c) for c in base):
+        return base
+    if unicodedata.category(char)[0] in "SMC":  # emoji, skin tones, variation selectors, joiners, …
+        return ""
+    return anyascii(char)
+
+
+def clean_text(value, limit: int) -> str:
+    """A text safe inside a Posnet field: only characters of the cp1250 code page (others transliterated or
+    dropped), no control characters, TAB, CR/LF, `#` or `@` (each becomes a space), whitespace collapsed, at most
+    `limit` characters (cp1250 is one byte per character)."""
+    text = "".join(_transliterate(char) for char in unicodedata.normalize("NFC", str(value or "")))
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        if char in "#@" or char.isspace() or category == "Cc":
+            out.append(" ")
+        elif category != "Cf":  # soft hyphen, zero-width characters: nothing to print
+            out.append(char)
+    return _SPACES.sub(" ", "".join(out)).strip()[:limit].rstrip()
+
+
 class PosnetError(Exception):
     """The printer refused (`code`), or the link failed (`code` None)."""
 
-    def __init__(self, message: str, *, code: int | None = None, frame_error: bool = False):
+    def __init__(self, message: str, *, code: int | None = None, frame_error: bool = False, command: str = ""):
         super().__init__(message)
         self.code = code
         self.frame_error = frame_error
+        self.command = command
 
 
 def crc(body: bytes) -> str:
     return f"{binascii.crc_hqx(body, 0):04X}"
 
 
+class FrameError(ValueError):
+    """A value that cannot go into a frame as it is (a control character, `#`, `@`, outside cp1250)."""
+
+
 def build_frame(command: str, params: list[tuple[str, object]] | None = None) -> bytes:
-    body = command + "\t" + "".join(f"{key}{value}\t" for key, value in (params or []))
-    raw = body.encode(ENCODING)
+    """One frame. Raises `FrameError` for a value that would break it: callers clean texts with `clean_text`."""
+    parts = [command]
+    for key, value in params or []:
+        text = str(value)
+        if any(ord(c) < 0x20 or c in "#@\x7f" for c in text):
+            raise FrameError(f"Pole „{key}” polecenia {command} zawiera znak niedozwolony w ramce: {text!r}.")
+        parts.append(f"{key}{text}")
+    try:
+        raw = ("\t".join(parts) + "\t").encode(ENCODING)
+    except UnicodeEncodeError as err:
+        bad = err.object[err.start]
+        raise FrameError(f"Polecenie {command} zawiera znak spoza strony kodowej {ENCODING}: {bad!r}.") from None
     return STX + raw + b"#" + crc(raw).encode() + ETX
+
+
+class ReceiptError(ValueError):
+    """The receipt cannot be printed as given; nothing was sent to the printer."""
+
+
+@dataclass
+class FiscalReceipt:
+    """A whole receipt, built and checked before anything is sent: lines (name, VAT slot, unit price in grosze,
+    quantity), the buyer's NIP, payments (type, grosze), the total in grosze."""
+
+    lines: list[dict]
+    total: int
+    nip: str = ""
+    payments: list[tuple[int, int]] = dataclass_field(default_factory=list)
+
+    def frames(self) -> list[tuple[str, bytes]]:
+        """Every frame of the receipt, `trinit` first. Raises `ReceiptError` (in Polish, naming the line) before
+        anything is sent when the receipt could not be completed."""
+        if not self.lines:
+            raise ReceiptError("Paragon nie ma pozycji.")
+        if len(self.lines) > MAX_LINES:
+            raise ReceiptError(f"Paragon ma {len(self.lines)} pozycji; drukarka przyjmuje najwyżej {MAX_LINES}.")
+        frames = [("trinit", build_frame("trinit", [("bm", 0)]))]
+        lines_total = 0
+        for number, line in enumerate(self.lines, start=1):
+            name = clean_text(line.get("name"), NAME_LENGTH)
+            if not name:
+                raise ReceiptError(f"Pozycja {number}: nazwa jest pusta po usunięciu niedozwolonych znaków.")
+            try:
+                quantity = Decimal(str(line["quantity"]))
+            except (InvalidOperation, KeyError):
+                raise ReceiptError(f"Pozycja {number} („{name}”): niepoprawna ilość.") from None
+            price = line.get("price")
+            if not quantity.is_finite() or quantity <= 0:
+                raise ReceiptError(f"Pozycja {number} („{name}”): ilość musi być większa od zera.")
+            if not isinstance(price, int) or isinstance(price, bool) or not 0 <= price <= MAX_AMOUNT:
+                raise ReceiptError(f"Pozycja {number} („{name}”): niepoprawna cena.")
+            value = int((price * quantity).quantize(Decimal(1), ROUND_HALF_UP))
+            if value > MAX_AMOUNT:
+                raise ReceiptError(f"Pozycja {number} („{name}”): wartość przekracza zakres drukarki.")
+            lines_total += value
+            frames.append(
+                (
+                    "trline",
+                    build_frame(
+                        "trline",
+                        [
+                            ("na", name),
+                            ("vt", int(line["slot"])),
+                            ("pr", price),
+                            ("il", f"{quantity.normalize():f}"),
+                            ("wa", value),
+                        ],
+                    ),
+                )
+            )
+        if lines_total != self.total:
+            raise ReceiptError(
+                f"Suma pozycji ({lines_total / 100:.2f} zł) różni się od kwoty paragonu ({self.total / 100:.2f} zł)."
+            )
+        nip = clean_text(self.nip, NIP_LENGTH)
+        if nip:
+            frames.append(("trnipset", build_frame("trnipset", [("ni", nip)])))
+        payments = self.payments or [(0, self.total)]
+        paid = 0
+        for kind, amount in payments:
+            if not isinstance(amount, int) or not 0 <= amount <= MAX_AMOUNT:
+                raise ReceiptError("Niepoprawna kwota płatności.")
+            paid += amount
+            frames.append(("trpayment", build_frame("trpayment", [("ty", int(kind)), ("wa", amount)])))
+        if paid < self.total:
+            raise ReceiptError(f"Płatności ({paid / 100:.2f} zł) nie pokrywają kwoty paragonu.")
+        frames.append(("trend", build_frame("trend", [("to", self.total), ("fp", paid)])))
+        return frames
 
 
 @dataclass
@@ -124,7 +269,9 @@ class PosnetDriver:
             self.link.close()
 
     def call(self, command: str, params: list[tuple[str, object]] | None = None) -> Reply:
-        frame = build_frame(command, params)
+        return self.send(command, build_frame(command, params))
+
+    def send(self, command: str, frame: bytes) -> Reply:
         try:
             self.link.write(frame)
             answer = self.link.read_until(ETX)
@@ -138,6 +285,7 @@ class PosnetDriver:
                 f"Drukarka odrzuciła „{command}”: {error_text(reply)}",
                 code=reply.error,
                 frame_error=reply.command == "ERR",
+                command=command,
             )
         return reply
 
@@ -161,24 +309,15 @@ class PosnetDriver:
         return slots
 
     # --- receipt ---
-    def receipt(self, *, lines, nip: str, payments: list[tuple[int, int]], total: int) -> str:
-        self.call("trinit", [("bm", 0)])
-        for line in lines:
-            self.call(
-                "trline",
-                [
-                    ("na", line["name"][:80]),
-                    ("vt", line["slot"]),
-                    ("pr", line["price"]),
-                    ("il", line["quantity"]),
-                    ("wa", line["total"]),
-                ],
-            )
-        if nip:
-            self.call("trnipset", [("ni", nip)])
-        for kind, amount in payments:
-            self.call("trpayment", [("ty", kind), ("wa", amount)])
-        reply = self.call("trend", [("to", total), ("fp", sum(a for _, a in payments))])
+    def receipt(self, receipt: FiscalReceipt, *, heartbeat=None) -> str:
+        """Print a receipt. Every frame is built and checked before `trinit` goes out (a `ReceiptError` then means
+        nothing was sent); `heartbeat()` is called after each reply (the caller renews its printer lease)."""
+        frames = receipt.frames()
+        reply = None
+        for command, frame in frames:
+            reply = self.send(command, frame)
+            if heartbeat is not None:
+                heartbeat()
         return reply.params.get("nr", "")
 
     def cancel(self) -> None:

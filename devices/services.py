@@ -5,16 +5,21 @@ person decides (`needs attention`)."""
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from dataclasses import asdict, dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from apilo.errors import ApplicationError
+from apilo.errors import ApplicationError, Conflict
 
 from .models import JobState, Printer, PrinterKind, PrintJob
-from .posnet import PAYMENT_TYPES, PRINTER_STATES, PosnetDriver, PosnetError
+from .posnet import PAYMENT_TYPES, PRINTER_STATES, FiscalReceipt, FrameError, PosnetDriver, PosnetError, ReceiptError
+from .states import PRINT_JOB_STATES
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +57,7 @@ def _driver(printer: Printer) -> PosnetDriver:
 
 def printer_save(*, data: dict, printer: Printer | None = None) -> Printer:
     printer = printer or Printer()
-    for key in ("kind", "name", "connection", "settings", "active"):
+    for key in ("kind", "name", "connection", "settings", "active", "dedicated_queue"):
         if key in data:
             setattr(printer, key, data[key])
     if printer.kind not in PrinterKind.values:
@@ -96,27 +101,114 @@ def receipt_payload(receipt: ReceiptPayload) -> dict:
     return asdict(receipt)
 
 
+def _seconds(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def _lease_seconds() -> int:
+    return _seconds("PRINT_LEASE_SECONDS", 120)
+
+
+def _lease_take(printer_id: int, token: str, now) -> bool:
+    """Take the printer's lease with one atomic UPDATE (free or expired → ours). Works alike on PostgreSQL and
+    SQLite; nothing stays locked while printing."""
+    return bool(
+        Printer.objects.filter(pk=printer_id)
+        .filter(Q(busy_until__isnull=True) | Q(busy_until__lte=now))
+        .update(busy_until=now + timedelta(seconds=_lease_seconds()), busy_token=token)
+    )
+
+
+def _lease_release(printer_id: int, token: str) -> None:
+    """Only the owner clears its lease: a lease taken over by another worker after expiry is left alone."""
+    Printer.objects.filter(pk=printer_id, busy_token=token).update(busy_until=None, busy_token="")
+
+
+def _lease_live(job: PrintJob, now) -> bool:
+    printer = Printer.objects.filter(pk=job.printer_id).values("busy_until", "busy_token").first() or {}
+    return bool(
+        job.lease_token
+        and printer.get("busy_token") == job.lease_token
+        and printer.get("busy_until")
+        and printer["busy_until"] > now
+    )
+
+
+class _Heartbeat:
+    """Renews the lease while a long receipt prints (at most every quarter of the lease)."""
+
+    def __init__(self, printer_id: int, token: str):
+        self.printer_id, self.token, self.last = printer_id, token, time.monotonic()
+
+    def __call__(self):
+        if time.monotonic() - self.last < _lease_seconds() / 4:
+            return
+        self.last = time.monotonic()
+        Printer.objects.filter(pk=self.printer_id, busy_token=self.token).update(
+            busy_until=timezone.now() + timedelta(seconds=_lease_seconds())
+        )
+
+
 def print_job_run(*, job_id: int) -> PrintJob:
-    """Print one job. Never prints a receipt twice: `printing` is committed before the first byte goes out."""
+    """Print one job. Never prints a receipt twice: `printing` is committed before the first byte goes out.
+
+    Printing on one printer is serialised by its lease (`Printer.busy_until/busy_token`, one atomic UPDATE): a job
+    finding its printer busy stays `queued` with `next_try_at` a few seconds ahead. A job found `printing` with a
+    live lease is being printed by another worker (a duplicate delivery) and is left alone; without a live lease its
+    worker died and it is recovered, never printed again."""
+    now, token = timezone.now(), uuid.uuid4().hex
     with transaction.atomic():
         job = PrintJob.objects.select_for_update().select_related("printer").get(pk=job_id)
-        if job.state in (JobState.DONE, JobState.NEEDS_ATTENTION, JobState.FAILED):
+        if job.state not in (JobState.QUEUED, JobState.PRINTING):
+            return job
+        if job.state == JobState.PRINTING and _lease_live(job, now):
+            return job
+        if not _lease_take(job.printer_id, token, now):
+            if job.state == JobState.QUEUED:
+                PRINT_JOB_STATES.move(job, JobState.QUEUED)
+                job.next_try_at = now + timedelta(seconds=_seconds("PRINT_BUSY_RETRY_SECONDS", 5))
+                job.error = "Drukarka drukuje inne zlecenie — wydrukujemy za chwilę."
+                job.save(update_fields=["state", "next_try_at", "error", "updated_at"])
             return job
         recovering = job.state == JobState.PRINTING
-        job.state, job.attempts = JobState.PRINTING, job.attempts + 1
-        job.save(update_fields=["state", "attempts", "updated_at"])
-    if job.kind == "slip":
-        return _print_slip(job)
-    if job.printer.kind == PrinterKind.PRINTNODE:
-        # PrintNode dedupes on X-Idempotency-Key: resending after a crash is safe
-        return _print_printnode(job)
-    if recovering:
-        return _recover(job)
+        if not recovering:
+            PRINT_JOB_STATES.move(job, JobState.PRINTING)
+            job.attempts += 1
+        job.lease_token, job.next_try_at = token, None
+        job.save(update_fields=["state", "attempts", "lease_token", "next_try_at", "updated_at"])
+    try:
+        if job.kind == "slip":
+            return _print_slip(job, token)
+        if job.printer.kind == PrinterKind.PRINTNODE:
+            # PrintNode dedupes on X-Idempotency-Key: resending after a crash is safe
+            return _print_printnode(job, token)
+        if recovering:
+            return _recover(job, token)
+        return _print_receipt(job, token)
+    except Exception as err:  # a bug or an unexpected fault: a visible state, never a job stuck `printing`
+        logger.exception("print job failed unexpectedly", extra={"job": job.pk})
+        return _set(job, JobState.NEEDS_ATTENTION, f"Nieoczekiwany błąd wydruku: {err}. Sprawdź wydruk.", token=token)
+    finally:
+        _lease_release(job.printer_id, token)
+
+
+def _wait_until():
+    return timezone.now() + timedelta(seconds=_seconds("PRINT_JOB_WAIT_SECONDS", 30))
+
+
+def _print_receipt(job: PrintJob, token: str) -> PrintJob:
+    """The whole receipt is built and checked before `trinit`: a refusal on our side never leaves it open."""
     try:
         with _driver(job.printer) as driver:
             state = driver.printer_state()
             if state:
-                return _set(job, JobState.QUEUED, f"Drukarka czeka: {PRINTER_STATES.get(state, state)}.")
+                return _set(
+                    job,
+                    JobState.QUEUED,
+                    f"Drukarka czeka: {PRINTER_STATES.get(state, state)}.",
+                    token=token,
+                    next_try_at=_wait_until(),
+                )
             slots = driver.vat_slots()
             lines = []
             for line in job.payload["lines"]:
@@ -127,31 +219,51 @@ def print_job_run(*, job_id: int) -> PrintJob:
                         JobState.FAILED,
                         f"Drukarka nie ma stawki VAT „{rate}” — paragon nie został "
                         "wydrukowany. Skonfiguruj stawkę w drukarce.",
+                        token=token,
                     )
-                quantity = Decimal(str(line["quantity"]))
                 lines.append(
                     {
                         "name": line["name"],
                         "slot": slots[rate],
                         "price": line["unit_price"],
-                        "quantity": f"{quantity.normalize():f}",
-                        "total": int((line["unit_price"] * quantity).quantize(Decimal(1), ROUND_HALF_UP)),
+                        "quantity": line["quantity"],
                     }
                 )
-            payments = [(PAYMENT_TYPES.get(kind, 6), amount) for kind, amount in job.payload["payments"]] or [
-                (0, job.payload["total"])
-            ]
-            number = driver.receipt(
+            payments = [(PAYMENT_TYPES.get(kind, 6), amount) for kind, amount in job.payload.get("payments") or []]
+            receipt = FiscalReceipt(
                 lines=lines, nip=job.payload.get("nip", ""), payments=payments, total=job.payload["total"]
             )
+            try:
+                receipt.frames()
+            except (ReceiptError, FrameError) as err:
+                return _set(job, JobState.FAILED, f"Paragon nie został wydrukowany: {err}", token=token)
+            if driver.open_transaction():
+                # left open by a crashed worker (we hold the printer's lease): nothing of it was fiscalised
+                try:
+                    driver.cancel()
+                except PosnetError as err:  # another station's transaction: wait for it, print nothing
+                    return _set(
+                        job,
+                        JobState.QUEUED,
+                        f"Drukarka ma otwartą transakcję, której nie można anulować: {err}",
+                        token=token,
+                        next_try_at=_wait_until(),
+                    )
+            try:
+                number = driver.receipt(receipt, heartbeat=_Heartbeat(job.printer_id, token))
+            except PosnetError as err:
+                if err.command == "trinit" and err.code is not None and not err.frame_error:
+                    # the printer refused to open the receipt: nothing was printed, it waits and says why
+                    return _set(job, JobState.QUEUED, str(err), token=token, next_try_at=_wait_until())
+                raise
     except PosnetError as err:
         # a refusal or a lost link mid-receipt: never print again automatically
-        return _recover(job, reason=str(err))
+        return _recover(job, token, reason=str(err))
     job.result = {"receipt_number": number, "printed_at": timezone.now().isoformat()}
-    return _set(job, JobState.DONE, "")
+    return _set(job, JobState.DONE, "", token=token)
 
 
-def _recover(job: PrintJob, reason: str = "") -> PrintJob:
+def _recover(job: PrintJob, token: str, reason: str = "") -> PrintJob:
     """After a crash or a lost reply: cancel whatever transaction is open and hand the job to a person."""
     note = reason or "Wydruk został przerwany (awaria lub utracona odpowiedź)."
     try:
@@ -162,13 +274,102 @@ def _recover(job: PrintJob, reason: str = "") -> PrintJob:
     except PosnetError as err:
         note += f" Nie udało się sprawdzić drukarki: {err}."
     logger.warning("print job needs attention", extra={"job": job.pk})
-    return _set(job, JobState.NEEDS_ATTENTION, note + " Sprawdź wydruk i zdecyduj, czy wydrukować ponownie.")
+    return _set(
+        job, JobState.NEEDS_ATTENTION, note + " Sprawdź wydruk i zdecyduj, czy wydrukować ponownie.", token=token
+    )
 
 
-def _set(job: PrintJob, state: str, error: str) -> PrintJob:
-    job.state, job.error = state, error
-    job.save(update_fields=["state", "error", "result", "updated_at"])
+def _set(job: PrintJob, state: str, error: str, *, token: str = "", next_try_at=None) -> PrintJob:
+    """Move the job through PRINT_JOB_STATES under a row lock. If it was moved meanwhile (the sweeper after a lost
+    lease), the other state stays and what happened is added to its message."""
+    with transaction.atomic():
+        current = PrintJob.objects.select_for_update().select_related("printer").get(pk=job.pk)
+        if (token and current.lease_token != token) or current.state != job.state:
+            if state == JobState.DONE and current.state != JobState.DONE:
+                current.result = job.result
+                current.error = (current.error + " Wydruk został jednak ukończony.").strip()
+                current.save(update_fields=["result", "error", "updated_at"])
+            return current
+        PRINT_JOB_STATES.move(current, state)
+        current.error, current.result, current.next_try_at = error, job.result, next_try_at
+        current.save(update_fields=["state", "error", "result", "next_try_at", "updated_at"])
+    return current
+
+
+def print_job_cancel(*, key: str, reason: str = "") -> PrintJob | None:
+    """The document behind the job was cancelled: a job not yet printed never prints (→ failed, "anulowany").
+    Returns the job (None when there is none). A job being printed or printed already cannot be stopped:
+    `Conflict`, so the caller refuses the cancellation."""
+    with transaction.atomic():
+        job = PrintJob.objects.select_for_update().filter(idempotency_key=key).first()
+        if job is None or job.state == JobState.FAILED and job.error.startswith("Anulowany"):
+            return job
+        if job.state in (JobState.PRINTING, JobState.DONE):
+            raise Conflict(
+                "Paragon został już wydrukowany lub właśnie się drukuje — nie można go anulować.",
+                extra={"print_job": job.pk, "state": job.state},
+            )
+        if job.state != JobState.FAILED:
+            PRINT_JOB_STATES.move(job, JobState.FAILED)
+        job.error = "Anulowany — dokument anulowano, wydruk nie zostanie wykonany." + (
+            f" Powód: {reason.strip()}" if (reason or "").strip() else ""
+        )
+        job.next_try_at = None
+        job.save(update_fields=["state", "error", "next_try_at", "updated_at"])
     return job
+
+
+def print_job_retry(*, job: PrintJob) -> PrintJob:
+    """Ponów by a person: a failed job, or one needing attention after its printout was checked, goes back to the
+    queue. A printed job is never printed again (IllegalTransition)."""
+    with transaction.atomic():
+        job = PrintJob.objects.select_for_update().select_related("printer").get(pk=job.pk)
+        if job.state == JobState.FAILED and job.error.startswith("Anulowany"):
+            raise Conflict("Dokument tego wydruku został anulowany — nie drukujemy go.")
+        PRINT_JOB_STATES.move(job, JobState.QUEUED)
+        job.error, job.next_try_at = "", None
+        job.save(update_fields=["state", "error", "next_try_at", "updated_at"])
+        schedule(job)
+    return job
+
+
+def print_jobs_sweep(*, now=None) -> dict:
+    """The print-job sweeper (beat): re-enqueue `queued` jobs whose next try is due (their enqueue was lost, or they
+    wait for paper or a closed cover: no retry cap ever gives up on them), and move jobs left `printing` by a dead
+    worker (no live lease, untouched for PRINT_JOB_STALE_SECONDS) to "wymaga uwagi" — a fiscal receipt is never
+    re-printed automatically."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=_seconds("PRINT_JOB_SWEEP_GRACE_SECONDS", 15))
+    stale = timedelta(seconds=_seconds("PRINT_JOB_STALE_SECONDS", 300))
+    resent, attention = [], []
+    due = (
+        PrintJob.objects.filter(state=JobState.QUEUED)
+        .filter(Q(next_try_at__lte=now) | Q(next_try_at__isnull=True, updated_at__lte=now - grace))
+        .select_related("printer")
+        .order_by("pk")
+    )
+    for job in due:
+        # the next sweep leaves it alone until this delivery had its chance
+        PrintJob.objects.filter(pk=job.pk, state=JobState.QUEUED).update(
+            next_try_at=now + timedelta(seconds=_seconds("PRINT_JOB_WAIT_SECONDS", 30))
+        )
+        schedule(job)
+        resent.append(job.pk)
+    for job in PrintJob.objects.filter(state=JobState.PRINTING, updated_at__lte=now - stale).order_by("pk"):
+        with transaction.atomic():
+            job = PrintJob.objects.select_for_update().get(pk=job.pk)
+            if job.state != JobState.PRINTING or job.updated_at > now - stale or _lease_live(job, now):
+                continue
+            PRINT_JOB_STATES.move(job, JobState.NEEDS_ATTENTION)
+            job.error = (
+                f"Wydruk przerwany: proces drukujący przestał działać (brak aktywnej blokady drukarki od ponad "
+                f"{int(stale.total_seconds())} s). Nie drukujemy ponownie automatycznie — sprawdź wydruk i zdecyduj, "
+                "czy wydrukować ponownie (Ponów)."
+            )
+            job.save(update_fields=["state", "error", "updated_at"])
+            attention.append(job.pk)
+        logger.warning("print job left printing by a dead worker", extra={"job": job.pk})
+    return {"resent": resent, "attention": attention}
 
 
 def schedule(job: PrintJob) -> None:
@@ -190,7 +391,7 @@ def slip_enqueue(*, printer: Printer, key: str, slip) -> tuple[PrintJob, bool]:
     return job, created
 
 
-def _print_slip(job: PrintJob) -> PrintJob:
+def _print_slip(job: PrintJob, token: str) -> PrintJob:
     from .escpos_print import PackingSlip, send_raw, slip_bytes
 
     payload = dict(job.payload)
@@ -198,9 +399,9 @@ def _print_slip(job: PrintJob) -> PrintJob:
     try:
         send_raw(job.printer.connection, slip_bytes(PackingSlip(**payload)))
     except (OSError, ValueError) as err:
-        return _set(job, JobState.FAILED, f"Nie udało się wysłać do drukarki ESC/POS: {err}")
+        return _set(job, JobState.FAILED, f"Nie udało się wysłać do drukarki ESC/POS: {err}", token=token)
     job.result = {"printed_at": timezone.now().isoformat()}
-    return _set(job, JobState.DONE, "")
+    return _set(job, JobState.DONE, "", token=token)
 
 
 # --- PrintNode ----------------------------------------------------------------------------------------------------
@@ -249,7 +450,7 @@ def printnode_enqueue(
     return job, created
 
 
-def _print_printnode(job: PrintJob) -> PrintJob:
+def _print_printnode(job: PrintJob, token: str) -> PrintJob:
     import base64
 
     from .models import PrintNodeAccount
@@ -257,7 +458,7 @@ def _print_printnode(job: PrintJob) -> PrintJob:
 
     account = PrintNodeAccount.objects.first()
     if account is None:
-        return _set(job, JobState.FAILED, "Brak konta PrintNode — dodaj klucz API w Urządzenia.")
+        return _set(job, JobState.FAILED, "Brak konta PrintNode — dodaj klucz API w Urządzenia.", token=token)
     try:
         remote_id = PrintNodeClient(account.api_key).print(
             printer_id=int(job.printer.connection),
@@ -270,6 +471,8 @@ def _print_printnode(job: PrintJob) -> PrintJob:
         if err.status == 401:
             account.state, account.last_error = "failing", str(err)
             account.save(update_fields=["state", "last_error"])
-        return _set(job, JobState.QUEUED if err.retry else JobState.FAILED, str(err))
+        if err.retry:
+            return _set(job, JobState.QUEUED, str(err), token=token, next_try_at=_wait_until())
+        return _set(job, JobState.FAILED, str(err), token=token)
     job.result = {"printnode_job": remote_id}
-    return _set(job, JobState.DONE, "")
+    return _set(job, JobState.DONE, "", token=token)

@@ -64,7 +64,7 @@ class PrinterFormView(AdminRequiredMixin, View):
         printer = get_object_or_404(Printer, pk=pk) if pk else None
         form = PrinterForm(request.POST)
         if form.is_valid():
-            data = {k: form.cleaned_data[k] for k in ("kind", "name", "connection", "active")}
+            data = {k: form.cleaned_data[k] for k in ("kind", "name", "connection", "active", "dedicated_queue")}
             try:
                 printer = services.printer_save(data={**data, "settings": form.settings()}, printer=printer)
             except ApplicationError as err:
@@ -90,4 +90,19 @@ class PrinterTestView(AdminRequiredMixin, View):
                 )
             else:
                 messages.error(request, f"„{printer.name}”: {printer.last_status}")
+        return redirect("devices:list")
+
+
+class PrintJobRetryView(AdminRequiredMixin, View):
+    """Ponów: a failed job, or one needing attention after a person checked the printout, goes back to the queue.
+    A printed job is never printed again (the transition table refuses it)."""
+
+    def post(self, request, pk):
+        job = get_object_or_404(PrintJob, pk=pk)
+        try:
+            services.print_job_retry(job=job)
+        except ApplicationError as err:
+            messages.error(request, err.message)
+        else:
+            messages.success(request, f"Zlecenie {job.idempotency_key} wróciło do kolejki.")
         return redirect("devices:list")

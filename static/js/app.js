@@ -30,6 +30,20 @@
     });
   });
 
+  // Top bar dropdowns (<details>): one open at a time, closed by a click elsewhere or Escape.
+  var menus = document.querySelectorAll("details.navmenu");
+  document.addEventListener("click", function (event) {
+    menus.forEach(function (menu) {
+      if (menu.open && !menu.contains(event.target)) { menu.open = false; }
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    menus.forEach(function (menu) {
+      if (menu.open) { menu.open = false; menu.querySelector("summary").focus(); }
+    });
+  });
+
   // Order list: row selection for the bulk status change.
   var bulk = document.getElementById("bulk-form");
   if (bulk) {
@@ -39,12 +53,21 @@
     var allMatching = document.getElementById("select-all-matching");
     var selectAll = document.getElementById("bulk-select-all");
     var ids = document.getElementById("bulk-ids");
-    var refresh = function () {
+    // "all matching the filter" is offered only when the whole page is ticked; choosing it ticks the page, and
+    // unticking any row withdraws it, so the counter always says what the button will change.
+    var refresh = function (event) {
+      if (event && event.target === selectAll && selectAll.checked) {
+        checks.forEach(function (c) { c.checked = true; });
+      }
       var chosen = Array.prototype.filter.call(checks, function (c) { return c.checked; });
+      var wholePage = checks.length > 0 && chosen.length === checks.length;
+      allMatching.hidden = !wholePage;
+      if (!wholePage) { selectAll.checked = false; }
+      pageCheck.checked = wholePage;
       ids.value = chosen.map(function (c) { return c.value; }).join(",");
-      counter.textContent = selectAll.checked ? "Zaznaczono: wszystkie pasujące" : "Zaznaczono: " + chosen.length;
-      allMatching.hidden = chosen.length !== checks.length;
-      if (allMatching.hidden) { selectAll.checked = false; }
+      counter.textContent = selectAll.checked
+        ? "Zaznaczono: wszystkie pasujące do filtra (" + allMatching.getAttribute("data-count") + ")"
+        : "Zaznaczono: " + chosen.length;
     };
     pageCheck.addEventListener("change", function () {
       checks.forEach(function (c) { c.checked = pageCheck.checked; });

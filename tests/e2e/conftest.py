@@ -48,3 +48,11 @@ def login(page, username: str, password: str = "haslo-testowe-123"):
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
+
+
+def open_menu(page, label: str = "Administracja"):
+    """Open a top-bar dropdown (the Administracja entries live in one) so its links can be clicked."""
+    menu = page.locator("nav.mainnav details.navmenu").filter(has=page.locator("summary", has_text=label))
+    if not menu.evaluate("el => el.open"):
+        menu.locator("summary").click()
+    return menu

@@ -2,7 +2,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounting.models import Document
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, open_menu
 from tests.factories import OrderFactory, SeriesFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -14,7 +14,7 @@ def test_admin_picks_a_popular_task_activates_it_and_sees_invoice_and_email_in_t
     order = OrderFactory(customer_email="kupujacy@example.pl")
 
     login(page, "szefowa")
-    page.locator("nav.mainnav").get_by_role("link", name="Zadania automatyczne").click()
+    open_menu(page).get_by_role("link", name="Zadania automatyczne").click()
     page.locator("#popular .tile").filter(has_text="Wystaw fakturę po zmianie statusu na Wysłane").get_by_role(
         "button", name="Wybierz"
     ).click()

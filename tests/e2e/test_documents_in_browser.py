@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounting.models import Document, DocumentSeries
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, open_menu
 from tests.factories import SELLER, OrderFactory, SeriesFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_admin_configures_series_through_the_ui(page):
     UserFactory(username="szefowa", role="admin")
     login(page, "szefowa")
-    page.get_by_role("link", name="Księgowość konfiguracja").click()
+    open_menu(page).get_by_role("link", name="Księgowość konfiguracja").click()
     expect(page.get_by_role("button", name="Rozpocznij konfigurację")).to_be_visible()
     for field in (
         "seller_company_name",

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounting.models import Document
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, open_menu
 from tests.factories import OrderFactory, SeriesFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -17,7 +17,7 @@ def test_admin_connects_infakt_links_a_series_and_staff_gets_the_infakt_number(p
     order = OrderFactory()
 
     login(page, "szefowa")
-    page.get_by_role("link", name="Konfiguracja faktur").click()
+    open_menu(page).get_by_role("link", name="Konfiguracja faktur").click()
     page.get_by_role("link", name="Dodaj połączenie z inFakt").click()
     page.fill("#id_name", "Moje inFakt")
     page.fill("#id_api_key", fake_infakt.api_key)
@@ -28,7 +28,7 @@ def test_admin_connects_infakt_links_a_series_and_staff_gets_the_infakt_number(p
     expect(page.locator(".integration")).to_contain_text("••••9876")
     expect(page.locator(".integration")).to_contain_text("5260250274")
 
-    page.locator("nav.mainnav").get_by_role("link", name="Księgowość konfiguracja").click()
+    open_menu(page).get_by_role("link", name="Księgowość konfiguracja").click()
     page.get_by_role("link", name="Faktury Allegro").first.click()
     page.select_option("#id_integration", label="Moje inFakt (inFakt)")
     page.get_by_role("button", name="Zapisz serię").click()
