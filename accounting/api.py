@@ -298,7 +298,7 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=email_api.DocumentEmailSerializer,
-        responses={201: email_api.SentEmailSerializer, 409: dict, 502: dict},
+        responses={201: email_api.EmailMessageSerializer, 409: dict, 502: dict},
     )
     @action(detail=True, methods=["post"], url_path="email")
     def email(self, request, pk=None):

@@ -20,7 +20,9 @@ class DocumentEmailSerializer(serializers.Serializer):
     )
 
 
-class SentEmailSerializer(serializers.ModelSerializer):
+class EmailMessageSerializer(serializers.ModelSerializer):
+    """One logged message (the answer of the e-mail action, and the order card's list in the API)."""
+
     document_number = serializers.CharField(source="document.number", read_only=True)
     sent_by = serializers.CharField(source="actor.username", read_only=True, default=None)
 
@@ -54,4 +56,4 @@ def send(request, document: Document) -> Response:
         template=serializer.validated_data.get("template"),
         again=serializer.validated_data["again"],
     )
-    return Response(SentEmailSerializer(message).data, status=status.HTTP_201_CREATED)
+    return Response(EmailMessageSerializer(message).data, status=status.HTTP_201_CREATED)

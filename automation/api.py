@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounting import emails
+from accounting.email_api import EmailMessageSerializer
 from accounting.models import EmailMessage, EmailTemplate
 from apilo.roles import IsAdminRole, IsStaffRole, StaffReadAdminWrite
 from orders.models import Order
@@ -135,29 +136,6 @@ class EmailTemplateViewSet(
     def destroy(self, request, *args, **kwargs):
         services.email_template_delete(template=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class EmailMessageSerializer(serializers.ModelSerializer):
-    document_number = serializers.CharField(source="document.number", read_only=True)
-    sent_by = serializers.CharField(source="actor.username", read_only=True, default=None)
-
-    class Meta:
-        model = EmailMessage
-        fields = [
-            "id",
-            "document",
-            "document_number",
-            "template",
-            "trigger",
-            "recipient",
-            "subject",
-            "state",
-            "error",
-            "attempts",
-            "sent_by",
-            "created_at",
-            "sent_at",
-        ]
 
 
 class OrderEmailsView(APIView):
