@@ -213,7 +213,8 @@ def message_prepare(
     actor=None,
     resend_unknown: bool = False,
 ) -> EmailMessage | Outgoing:
-    """Record the message to send, or return the one already recorded for (document, template, trigger).
+    """Record the message to send, or return the one already recorded for (document, template, trigger)
+    (or a `failed` one without a recipient when the buyer has no valid e-mail address).
 
     A sent message is returned as it is (never sent twice). A message whose sending failed (the server refused
     or was unreachable) is sent again on the same row. A message whose sending was interrupted (it may have gone
@@ -237,9 +238,9 @@ def message_prepare(
         return existing
     try:
         recipient = recipient_of(document)
-    except ApplicationError as err:
-        if existing is None:
-            EmailMessage.objects.create(
+    except ApplicationError as err:  # recorded (never attempted, so it may be tried again once fixed), not raised:
+        if existing is None:  # the caller's transaction must keep the record
+            existing = EmailMessage.objects.create(
                 document=document,
                 template=template,
                 trigger=trigger,
@@ -248,9 +249,9 @@ def message_prepare(
                 actor=actor,
             )
         else:
-            existing.state, existing.error = EmailState.FAILED, err.message
-            existing.save(update_fields=["state", "error"])
-        raise
+            existing.state, existing.error, existing.recipient = EmailState.FAILED, err.message, ""
+            existing.save(update_fields=["state", "error", "recipient"])
+        return existing
     subject, body = render(template, document)
     pdf = document_pdf(document=document)
     if existing is None:
@@ -349,6 +350,8 @@ def document_send_by_hand(
             field="again",
         )
     message = document_send(document=document, template=template, trigger=trigger, actor=actor, resend_unknown=True)
+    if message.state != EmailState.SENT:
+        raise ApplicationError(message.error or "Nie wysłano wiadomości.", field="email")
     logger.info(
         "e-mail sent by hand",
         extra={"document": document.number, "actor": getattr(actor, "pk", None), "again": again},

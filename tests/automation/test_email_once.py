@@ -192,3 +192,18 @@ def test_preview_offers_wyslij_ponownie_with_confirmation_and_logs_who(staff_cli
     assert "Wysłano" in response.content.decode()
     assert len(mail.outbox) == 2
     assert EmailMessage.objects.filter(document=document, actor=staff_user, state="sent").count() == 2
+
+
+def test_api_email_without_a_buyer_address_is_400_on_email_and_logged(staff_api):
+    document = accounting.document_issue(order=OrderFactory(customer_email=""), series=SeriesFactory())
+    response = staff_api.post(f"/api/documents/{document.pk}/email/", {}, format="json")
+    assert response.status_code == 400 and "adresu e-mail" in response.json()["email"][0]
+    logged = EmailMessage.objects.get(document=document)
+    assert logged.state == "failed" and logged.recipient == "" and mail.outbox == []
+
+
+def test_missing_address_in_a_task_is_logged_on_the_order_card(task, staff_client, django_capture_on_commit_callbacks):
+    order = OrderFactory(customer_email="")
+    set_status(order, "Wysłane", django_capture_on_commit_callbacks)
+    assert EmailMessage.objects.get().state == "failed"
+    assert TaskRun.objects.get().state == "failed"
