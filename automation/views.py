@@ -21,7 +21,7 @@ def order_runs_panel(request, order) -> str:
     from accounting.models import EmailMessage
 
     runs = TaskRun.objects.filter(order=order).select_related("event")[:50]
-    mails = EmailMessage.objects.filter(document__order=order).select_related("document")[:50]
+    mails = EmailMessage.objects.filter(document__order=order).select_related("document", "actor")[:50]
     return render_to_string(
         "automation/order_panel.html", {"runs": runs, "mails": mails, "order": order}, request=request
     )

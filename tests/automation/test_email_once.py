@@ -207,3 +207,12 @@ def test_missing_address_in_a_task_is_logged_on_the_order_card(task, staff_clien
     set_status(order, "Wysłane", django_capture_on_commit_callbacks)
     assert EmailMessage.objects.get().state == "failed"
     assert TaskRun.objects.get().state == "failed"
+
+
+def test_order_card_shows_who_sent_each_message(staff_client, staff_user, task, django_capture_on_commit_callbacks):
+    order = OrderFactory(customer_email="kupujacy@example.pl")
+    set_status(order, "Wysłane", django_capture_on_commit_callbacks)
+    document = Document.objects.get(order=order)
+    staff_client.post(reverse("accounting:document_send", args=[document.pk]), {"token": "x", "again": "1"})
+    page = staff_client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert "zadanie automatyczne" in page and staff_user.get_full_name() in page
