@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from apilo.roles import IsStaffRole, StaffReadAdminWrite
 from orders.models import Order
 
-from . import selectors, services
+from . import email_api, selectors, services
 from .models import Document, DocumentKind, DocumentSeries, NumberReset
 
 
@@ -295,3 +295,12 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
             document=document, reason=serializer.validated_data["reason"], actor=request.user
         )
         return Response(DocumentSerializer(document, context={"request": request}).data)
+
+    @extend_schema(
+        request=email_api.DocumentEmailSerializer,
+        responses={201: email_api.EmailMessageSerializer, 409: dict, 502: dict},
+    )
+    @action(detail=True, methods=["post"], url_path="email")
+    def email(self, request, pk=None):
+        """Send the document to the buyer by hand; 409 when it was already sent unless `{"again": true}`."""
+        return email_api.send(request, self.get_object())

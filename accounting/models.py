@@ -367,6 +367,7 @@ class EmailState(models.TextChoices):
     SENDING = "sending", "Wysyłanie"
     SENT = "sent", "Wysłano"
     FAILED = "failed", "Błąd"
+    UNKNOWN = "unknown", "Nie wiadomo, czy wysłano"
 
 
 class EmailMessage(models.Model):
@@ -379,6 +380,12 @@ class EmailMessage(models.Model):
     subject = models.CharField("temat", max_length=200, blank=True)
     state = models.CharField("stan", max_length=10, choices=EmailState.choices, default=EmailState.SENDING)
     error = models.TextField("błąd", blank=True)
+    attempts = models.PositiveSmallIntegerField("próby", default=1)
+    # who sent it by hand (None: an automatic task)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name="wysłał",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import email_views, views
 
 app_name = "accounting"
 
@@ -19,7 +19,12 @@ urlpatterns = [
     path("ksiegowosc/dokumenty/<int:pk>/pdf/", views.DocumentPdfView.as_view(), name="document_pdf"),
     path("ksiegowosc/dokumenty/<int:pk>/ksef.xml", views.DocumentKsefView.as_view(), name="document_ksef"),
     path("ksiegowosc/dokumenty/ksef-zip/", views.DocumentKsefZipView.as_view(), name="document_ksef_zip"),
-    path("ksiegowosc/dokumenty/<int:pk>/wyslij/", views.DocumentSendView.as_view(), name="document_send"),
+    path("ksiegowosc/dokumenty/<int:pk>/wyslij/", email_views.DocumentSendView.as_view(), name="document_send"),
+    path(
+        "ksiegowosc/dokumenty/<int:pk>/wyslij-ponownie/",
+        email_views.DocumentSendAgainView.as_view(),
+        name="document_send_again",
+    ),
     path("ksiegowosc/dokumenty/<int:pk>/stan/", views.DocumentStateView.as_view(), name="document_state"),
     path("ksiegowosc/dokumenty/<int:pk>/ponow/", views.DocumentRetrySyncView.as_view(), name="document_retry"),
     path("ksiegowosc/dokumenty/<int:pk>/anuluj/", views.DocumentCancelView.as_view(), name="document_cancel"),

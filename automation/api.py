@@ -2,15 +2,18 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounting import emails
+from accounting.email_api import EmailMessageSerializer
 from accounting.models import EmailMessage, EmailTemplate
-from apilo.roles import IsAdminRole, IsStaffRole
+from apilo.roles import IsAdminRole, IsStaffRole, StaffReadAdminWrite
 from orders.models import Order
 
+from . import actions as action_types
 from . import services
 from .models import AutomaticTask, TaskRun
 
@@ -36,18 +39,7 @@ class TaskSerializer(serializers.Serializer):
                 "payment_status": task.payment_status or None,
             },
             "conditions": task.conditions,
-            "actions": [
-                {
-                    "type": a.type,
-                    "series": a.series_id,
-                    "kind": a.document_kind or None,
-                    "template": a.template_id,
-                    "status": a.status_id,
-                    "note": a.note or None,
-                    "printer": a.printer_id,
-                }
-                for a in task.actions.all()
-            ],
+            "actions": [action_types.to_data(a) for a in task.actions.all()],
             "broken_reason": services.task_problems(task) or task.broken_reason,
         }
 
@@ -109,36 +101,41 @@ class AutomaticTaskViewSet(viewsets.ViewSet):
 
 
 class EmailTemplateSerializer(serializers.ModelSerializer):
+    """Placeholders from the fixed set only (`accounting.emails.PLACEHOLDERS`); validated on save."""
+
     class Meta:
         model = EmailTemplate
         fields = ["id", "name", "subject", "body", "is_default"]
+        # uniqueness is checked by the service (one Polish message for the page and the API)
+        extra_kwargs = {"name": {"validators": []}}
 
 
-class EmailTemplateViewSet(viewsets.ReadOnlyModelViewSet):
-    permission_classes = [IsStaffRole]
+class EmailTemplateViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """`/api/email-templates/`: staff read, admins write; a template used by a task cannot be deleted (409)."""
+
+    permission_classes = [StaffReadAdminWrite]
     serializer_class = EmailTemplateSerializer
     queryset = EmailTemplate.objects.all()
     pagination_class = None
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    def perform_create(self, serializer):
+        serializer.instance = emails.template_save(data=dict(serializer.validated_data))
 
-class EmailMessageSerializer(serializers.ModelSerializer):
-    document_number = serializers.CharField(source="document.number")
+    def perform_update(self, serializer):
+        serializer.instance = emails.template_save(data=dict(serializer.validated_data), template=serializer.instance)
 
-    class Meta:
-        model = EmailMessage
-        fields = [
-            "id",
-            "document",
-            "document_number",
-            "template",
-            "trigger",
-            "recipient",
-            "subject",
-            "state",
-            "error",
-            "created_at",
-            "sent_at",
-        ]
+    @extend_schema(responses={204: None, 409: dict})
+    def destroy(self, request, *args, **kwargs):
+        services.email_template_delete(template=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class OrderEmailsView(APIView):

@@ -131,7 +131,8 @@ class ActionForm(forms.Form):
     template = forms.ModelChoiceField(label="Szablon e-mail", queryset=EmailTemplate.objects.all(), required=False)
     status = forms.ModelChoiceField(label="Status", queryset=OrderStatus.objects.all(), required=False)
     note = forms.CharField(label="Notatka", required=False, max_length=500)
-    printer = forms.ModelChoiceField(label="Drukarka", queryset=Printer.objects.filter(active=True), required=False)
+    # every printer: a task that prints on a printer switched off for now keeps it when edited
+    printer = forms.ModelChoiceField(label="Drukarka", queryset=Printer.objects.all(), required=False)
 
     def as_action(self) -> dict | None:
         d = self.cleaned_data
@@ -152,7 +153,24 @@ ActionFormSet = forms.formset_factory(ActionForm, extra=2, can_order=True, can_d
 
 
 class EmailTemplateForm(forms.Form):
+    """Placeholders from the fixed set only: an unknown one, a format spec or a stray brace is an error naming it."""
+
     name = forms.CharField(label="Nazwa", max_length=100)
     subject = forms.CharField(label="Temat", max_length=200)
     body = forms.CharField(label="Treść", widget=forms.Textarea(attrs={"rows": 10}))
     is_default = forms.BooleanField(label="Domyślny dla faktur", required=False)
+
+    def _placeholders(self, field):
+        from accounting.emails import template_problems
+
+        value = self.cleaned_data[field]
+        problems = template_problems(value)
+        if problems:
+            raise forms.ValidationError(problems)
+        return value
+
+    def clean_subject(self):
+        return self._placeholders("subject")
+
+    def clean_body(self):
+        return self._placeholders("body")

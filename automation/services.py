@@ -10,15 +10,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounting import emails
-from accounting import services as accounting
-from accounting.models import Document, DocumentKind, DocumentSeries, DocumentState, EmailTemplate
-from apilo.errors import ApplicationError
-from orders import services as orders
+from accounting.models import Document, DocumentKind, DocumentState, EmailTemplate
+from apilo.errors import ApplicationError, Conflict
 from orders.models import Channel, Order, OrderEvent, OrderStatus, PaymentMethod, PaymentStatus
 
+from . import actions as action_types
 from .models import (
     EVENT_FOR_ORDER_EVENT,
-    ActionType,
     AutomaticTask,
     EventType,
     ProcessedEvent,
@@ -90,65 +88,6 @@ def _check_condition(index: int, condition: dict) -> dict:
     return {"field": field, "op": op, "value": value}
 
 
-def _check_action(index: int, action: dict) -> dict:
-    kind = action.get("type")
-    where = f"actions.{index}"
-    if kind not in ActionType.values:
-        raise TaskInvalid(f"Akcja {index + 1}: nieznany typ „{kind}”.", field=where)
-    clean = {"type": kind, "position": index}
-    if kind == ActionType.ISSUE_DOCUMENT:
-        series = DocumentSeries.objects.filter(pk=action.get("series")).first()
-        if series is None:
-            raise TaskInvalid(f"Akcja {index + 1}: wybierz istniejącą serię dokumentów.", field=where)
-        if series.kind == DocumentKind.CORRECTION:
-            raise TaskInvalid(f"Akcja {index + 1}: korekt nie wystawia się automatycznie.", field=where)
-        clean["series"] = series
-    elif kind == ActionType.SEND_DOCUMENT:
-        if action.get("kind") not in DocumentKind.values:
-            raise TaskInvalid(f"Akcja {index + 1}: wybierz rodzaj dokumentu do wysłania.", field=where)
-        clean["document_kind"] = action["kind"]
-        template = (
-            EmailTemplate.objects.filter(pk=action.get("template")).first()
-            if action.get("template")
-            else emails.template_default()
-        )
-        if template is None:
-            raise TaskInvalid(f"Akcja {index + 1}: szablon e-mail nie istnieje.", field=where)
-        clean["template"] = template
-    elif kind == ActionType.CHANGE_STATUS:
-        status = OrderStatus.objects.filter(pk=action.get("status")).first()
-        if status is None:
-            raise TaskInvalid(f"Akcja {index + 1}: wybierz istniejący status.", field=where)
-        clean["status"] = status
-    elif kind == ActionType.PRINT_RECEIPT:
-        series = DocumentSeries.objects.filter(pk=action.get("series")).first()
-        if series is None or series.kind != DocumentKind.RECEIPT or series.printer_id is None:
-            raise TaskInvalid(
-                f"Akcja {index + 1}: wybierz serię paragonów z przypisaną drukarką fiskalną.", field=where
-            )
-        clean["series"] = series
-    elif kind in (ActionType.PRINT_DOCUMENT, ActionType.PRINT_LABEL):
-        from devices.models import Printer
-
-        printer = Printer.objects.filter(pk=action.get("printer")).first()
-        if printer is None:
-            raise TaskInvalid(f"Akcja {index + 1}: wybierz drukarkę.", field=where)
-        if kind == ActionType.PRINT_DOCUMENT:
-            if printer.kind != "printnode":
-                raise TaskInvalid(f"Akcja {index + 1}: dokumenty PDF drukuje drukarka PrintNode.", field=where)
-            if action.get("kind") not in DocumentKind.values:
-                raise TaskInvalid(f"Akcja {index + 1}: wybierz rodzaj dokumentu do wydruku.", field=where)
-            clean["document_kind"] = action["kind"]
-        elif printer.kind not in ("escpos", "printnode"):
-            raise TaskInvalid(f"Akcja {index + 1}: etykietę drukuje drukarka ESC/POS lub PrintNode.", field=where)
-        clean["printer"] = printer
-    elif kind == ActionType.ADD_NOTE:
-        if not (action.get("note") or "").strip():
-            raise TaskInvalid(f"Akcja {index + 1}: wpisz treść notatki.", field=where)
-        clean["note"] = action["note"].strip()[:500]
-    return clean
-
-
 @transaction.atomic
 def task_save(*, data: dict, task: AutomaticTask | None = None) -> AutomaticTask:
     """Create or replace a task (event, conditions as data, ordered actions). Everything validated first."""
@@ -174,7 +113,10 @@ def task_save(*, data: dict, task: AutomaticTask | None = None) -> AutomaticTask
     if event["type"] == EventType.PAYMENT_STATUS_CHANGED and payment_status not in PaymentStatus.values:
         raise TaskInvalid("Wybierz status płatności, który uruchamia zadanie.", field="event")
     conditions = [_check_condition(i, c) for i, c in enumerate(data.get("conditions") or [])]
-    actions = [_check_action(i, a) for i, a in enumerate(data.get("actions") or [])]
+    raw_actions = data.get("actions") or []
+    if not isinstance(raw_actions, list):
+        raise TaskInvalid("Akcje podaj jako listę.", field="actions")
+    actions = [action_types.clean(i, a) for i, a in enumerate(raw_actions)]
     if not actions:
         raise TaskInvalid("Dodaj co najmniej jedną akcję.", field="actions")
     task.name, task.active, task.event_type = name, bool(data.get("active", True)), event["type"]
@@ -198,17 +140,33 @@ def task_duplicate(*, task: AutomaticTask) -> AutomaticTask:
 
 
 def task_problems(task: AutomaticTask) -> str:
-    """Why a task cannot run (something it points at was deleted), or ""."""
+    """Why a task cannot run (something it points at was deleted), or "". Each action type says for itself."""
     if task.event_type == EventType.STATUS_CHANGED and task.to_status_id is None:
         return "Status docelowy zdarzenia został usunięty."
     for action in task.actions.all():
-        if action.type == ActionType.ISSUE_DOCUMENT and action.series_id is None:
-            return f"Akcja {action.position + 1}: seria dokumentów została usunięta."
-        if action.type == ActionType.CHANGE_STATUS and action.status_id is None:
-            return f"Akcja {action.position + 1}: status został usunięty."
-        if action.type == ActionType.SEND_DOCUMENT and action.template_id is None:
-            return f"Akcja {action.position + 1}: szablon e-mail został usunięty."
+        problem = action_types.problem(action)
+        if problem:
+            return problem
     return ""
+
+
+def task_references(*, template: EmailTemplate) -> list[AutomaticTask]:
+    return action_types.tasks_referencing(template=template)
+
+
+@transaction.atomic
+def email_template_delete(*, template: EmailTemplate) -> None:
+    """Delete an e-mail template, refused (409) while an automatic task uses it."""
+    tasks = task_references(template=template)
+    if tasks:
+        names = ", ".join(f"„{task.name}”" for task in tasks)
+        raise Conflict(
+            f"Szablon „{template.name}” jest używany przez zadania automatyczne: {names}. "
+            "Zmień w nich szablon albo usuń je, zanim usuniesz szablon.",
+            field="template",
+            extra={"tasks": [{"id": task.pk, "name": task.name} for task in tasks]},
+        )
+    template.delete()
 
 
 # --- matching ---------------------------------------------------------------------------------------------------
@@ -289,7 +247,7 @@ def event_process(*, event_id: int) -> list[TaskRun]:
         except IntegrityError:
             run = TaskRun.objects.get(task=task, event=event)
         if run.state in (RunState.RUNNING, RunState.WAITING):
-            run_execute(run=run, chain={"depth": depth + 1, "tasks": sorted(fired | {task.pk})})
+            run = run_execute(run=run, chain={"depth": depth + 1, "tasks": sorted(fired | {task.pk})})
         runs.append(run)
     states = {run.state for run in runs}
     outcome = (
@@ -315,25 +273,63 @@ def bulk_progress(event_ids: list[int]) -> dict:
     return {"waiting": len(event_ids) - done - failed, "done": done, "failed": failed}
 
 
-def run_execute(*, run: TaskRun, chain: dict | None = None) -> TaskRun:
-    """Run the actions from `run.next_action` on. Each action is idempotent; a failure stops the later ones."""
-    actions = list(run.task.actions.all()) if run.task_id else []
+def run_execute(*, run: TaskRun, chain: dict | None = None, by_person: bool = False) -> TaskRun:
+    """Run the actions from `run.next_action` on; a failure stops the later ones.
+
+    Each action runs in a transaction that holds the run's row (select_for_update), re-reads where the run is
+    and records its result in the same transaction: a second worker (a redelivered task, a Ponów clicked at the
+    same moment) waits and then continues after what the first did, and a worker that dies mid-action leaves
+    neither the action's writes nor its record (so a note is never added twice). An e-mail is the exception
+    that cannot be rolled back: its message is recorded `sending` and committed under the lock, sent outside
+    the transaction, and its result recorded under the lock again."""
     chain = chain or {"depth": run.chain_depth + 1, "tasks": [run.task_id]}
-    order = Order.objects.get(pk=run.order_id)
-    for action in actions[run.next_action :]:
+    while True:
+        with transaction.atomic():
+            locked = TaskRun.objects.select_for_update().get(pk=run.pk)
+            if locked.state not in (RunState.RUNNING, RunState.WAITING):
+                return locked  # finished by someone else meanwhile
+            every = list(locked.task.actions.all()) if locked.task_id else []
+            actions = [a for a in every if a.position >= locked.next_action]
+            if not actions:
+                locked.state, locked.finished_at = RunState.OK, timezone.now()
+                locked.save(update_fields=["state", "finished_at"])
+                return locked
+            action = actions[0]
+            handler = action_types.for_type(action.type)
+            ctx = action_types.Context(
+                order=Order.objects.get(pk=locked.order_id), run=locked, chain=chain, by_person=by_person
+            )
+            problem = handler.problem(action)
+            if problem:
+                _record(locked, action, "failed", problem, state=RunState.FAILED)
+                return locked
+            try:
+                with transaction.atomic():
+                    if handler.transactional:
+                        message = handler.perform(action, ctx)
+                    else:
+                        prepared = handler.prepare(action, ctx)
+            except emails.DocumentNotReady as err:
+                _record(locked, action, "waiting", err.message, state=RunState.WAITING)
+                return locked
+            except ApplicationError as err:
+                _record(locked, action, "failed", err.message, state=RunState.FAILED)
+                logger.info("automation action failed", extra={"run": locked.pk, "order": ctx.order.number})
+                return locked
+            if handler.transactional:
+                _record(locked, action, "ok", message, advance=True)
+                continue
+        # outside the transaction: the message's `sending` row is committed, the mail server may be slow
         try:
-            message = _perform(action, order, run, chain)
-        except emails.DocumentNotReady as err:
-            _record(run, action, "waiting", err.message, state=RunState.WAITING)
-            return run
+            message, outcome = handler.deliver(prepared), None
         except ApplicationError as err:
-            _record(run, action, "failed", err.message, state=RunState.FAILED)
-            logger.info("automation action failed", extra={"run": run.pk, "order": order.number})
-            return run
-        _record(run, action, "ok", message, advance=True)
-    run.state, run.finished_at = RunState.OK, timezone.now()
-    run.save(update_fields=["state", "finished_at"])
-    return run
+            message, outcome = err.message, RunState.FAILED
+        with transaction.atomic():
+            locked = TaskRun.objects.select_for_update().get(pk=run.pk)
+            if outcome:
+                _record(locked, action, "failed", message, state=outcome)
+                return locked
+            _record(locked, action, "ok", message, advance=True)
 
 
 def _record(run: TaskRun, action: TaskAction, outcome: str, message: str, *, state=None, advance=False):
@@ -354,112 +350,18 @@ def _record(run: TaskRun, action: TaskAction, outcome: str, message: str, *, sta
     run.save(update_fields=["results", "next_action", "state"])
 
 
-def _perform(action: TaskAction, order: Order, run: TaskRun, chain: dict) -> str:
-    if action.type == ActionType.ISSUE_DOCUMENT:
-        existing = (
-            Document.objects.filter(order=order, kind=action.series.kind).exclude(state=DocumentState.CANCELLED).first()
-        )
-        if existing:
-            return f"Pominięto: zamówienie ma już dokument {existing.number or existing.pk}."
-        try:
-            document = accounting.document_issue(order=order, series=action.series)
-        except accounting.DocumentAlreadyIssued as err:
-            return f"Pominięto: zamówienie ma już dokument {err.document.number}."
-        return f"Wystawiono dokument {document.number or '(numer nada serwis księgowy)'}."
-    if action.type == ActionType.SEND_DOCUMENT:
-        document = (
-            Document.objects.filter(order=order, kind=action.document_kind)
-            .exclude(state=DocumentState.CANCELLED)
-            .order_by("-id")
-            .first()
-        )
-        if document is None:
-            raise ApplicationError(f"Zamówienie nie ma dokumentu rodzaju „{action.get_document_kind_display()}”.")
-        document.refresh_from_db()
-        message = emails.document_send(
-            document=document, template=action.template, trigger=f"task:{action.task_id}:event:{run.event_id}"
-        )
-        if message.state != "sent":
-            raise ApplicationError(message.error or "Nie wysłano wiadomości.")
-        return f"Wysłano {document.number} na {message.recipient}."
-    if action.type == ActionType.CHANGE_STATUS:
-        event = orders.order_set_status(
-            order=order, status=action.status, payload={"automation": {**chain, "run": run.pk}}
-        )
-        return f"Zmieniono status na „{action.status.name}”." if event else "Status był już ustawiony."
-    if action.type == ActionType.PRINT_RECEIPT:
-        existing = (
-            Document.objects.filter(order=order, kind=DocumentKind.RECEIPT)
-            .exclude(state=DocumentState.CANCELLED)
-            .first()
-        )
-        if existing:
-            return f"Pominięto: zamówienie ma już paragon {existing.number}."
-        document = accounting.document_issue(order=order, series=action.series)
-        return f"Wystawiono paragon {document.number} i wysłano go do drukarki {action.series.printer.name}."
-    if action.type == ActionType.PRINT_DOCUMENT:
-        from devices import services as devices
-
-        document = (
-            Document.objects.filter(order=order, kind=action.document_kind)
-            .exclude(state=DocumentState.CANCELLED)
-            .order_by("-id")
-            .first()
-        )
-        if document is None:
-            raise ApplicationError(f"Zamówienie nie ma dokumentu rodzaju „{action.get_document_kind_display()}”.")
-        if document.state == DocumentState.ISSUING:
-            raise emails.DocumentNotReady("Dokument czeka jeszcze na numer z serwisu księgowego.")
-        job, created = devices.printnode_enqueue(
-            printer=action.printer,
-            kind="document",
-            key=f"print-document-{document.pk}-{action.pk}",
-            title=document.number,
-            content=accounting.document_pdf(document=document),
-            content_type="pdf_base64",
-        )
-        return f"{'Wysłano' if created else 'Już wysłano'} {document.number} do drukarki {action.printer.name}."
-    if action.type == ActionType.PRINT_LABEL:
-        from devices import services as devices
-        from devices.escpos_print import PackingSlip, slip_bytes
-
-        slip = PackingSlip(
-            order_number=order.number,
-            customer=order.delivery_name or order.customer_name,
-            address=[order.delivery_street, f"{order.delivery_post_code} {order.delivery_city}"],
-            items=[(item.name, f"{item.quantity.normalize():f}") for item in order.items.all()],
-            notes=order.notes,
-        )
-        key = f"label-{order.pk}-{action.pk}-{run.event_id}"
-        if action.printer.kind == "printnode":
-            devices.printnode_enqueue(
-                printer=action.printer,
-                kind="label",
-                key=key,
-                title=f"Etykieta {order.number}",
-                content=slip_bytes(slip),
-                content_type="raw_base64",
-            )
-        else:
-            devices.slip_enqueue(printer=action.printer, key=key, slip=slip)
-        return f"Wysłano etykietę {order.number} do drukarki {action.printer.name}."
-    if action.type == ActionType.ADD_NOTE:
-        if any(r.get("position") == action.position and r.get("outcome") == "ok" for r in run.results):
-            return "Notatka była już dodana."
-        orders.order_add_note(order=order, text=action.note, payload={"automation": {**chain, "run": run.pk}})
-        return "Dodano notatkę."
-    raise ApplicationError(f"Nieznana akcja {action.type}.")
-
-
 def run_retry(*, run: TaskRun) -> TaskRun:
-    """ "Ponów": continue a failed run from the action that failed."""
-    if run.state not in (RunState.FAILED, RunState.WAITING):
-        raise ApplicationError("Ponowić można tylko przebieg zakończony błędem.")
-    if run.task_id is None:
-        raise ApplicationError("Zadanie zostało usunięte — nie można ponowić.")
-    run.state = RunState.RUNNING
-    run.save(update_fields=["state"])
-    run = run_execute(run=run)
+    """ "Ponów": continue a failed run from the action that failed (a person's act: a message whose sending
+    failed or was interrupted is sent again)."""
+    with transaction.atomic():
+        locked = TaskRun.objects.select_for_update().get(pk=run.pk)
+        if locked.state not in (RunState.FAILED, RunState.WAITING):
+            raise ApplicationError("Ponowić można tylko przebieg zakończony błędem.")
+        if locked.task_id is None:
+            raise ApplicationError("Zadanie zostało usunięte — nie można ponowić.")
+        locked.state = RunState.RUNNING
+        locked.save(update_fields=["state"])
+    run = run_execute(run=locked, by_person=True)
     if (
         run.state == RunState.OK
         and not TaskRun.objects.filter(event_id=run.event_id).exclude(state=RunState.OK).exists()

@@ -17,4 +17,5 @@ urlpatterns = [
     path("szablony/", views.TemplateListView.as_view(), name="template_list"),
     path("szablony/dodaj/", views.TemplateFormView.as_view(), name="template_create"),
     path("szablony/<int:pk>/", views.TemplateFormView.as_view(), name="template_edit"),
+    path("szablony/<int:pk>/usun/", views.TemplateDeleteView.as_view(), name="template_delete"),
 ]

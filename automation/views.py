@@ -8,6 +8,7 @@ from accounting.models import EmailTemplate
 from apilo.errors import ApplicationError
 from apilo.roles import AdminRequiredMixin, StaffRequiredMixin, is_staff_role
 
+from . import actions as action_types
 from . import gallery, services
 from .forms import ActionFormSet, EmailTemplateForm, TaskForm
 from .models import AutomaticTask, RunState, TaskRun
@@ -20,7 +21,7 @@ def order_runs_panel(request, order) -> str:
     from accounting.models import EmailMessage
 
     runs = TaskRun.objects.filter(order=order).select_related("event")[:50]
-    mails = EmailMessage.objects.filter(document__order=order).select_related("document")[:50]
+    mails = EmailMessage.objects.filter(document__order=order).select_related("document", "actor")[:50]
     return render_to_string(
         "automation/order_panel.html", {"runs": runs, "mails": mails, "order": order}, request=request
     )
@@ -35,6 +36,9 @@ class TaskListView(AdminRequiredMixin, View):
             runs_failed=Count("runs", filter=Q(runs__state=RunState.FAILED)),
             last_run=Max("runs__created_at"),
         ).select_related("to_status")
+        tasks = list(tasks.prefetch_related("actions__series", "actions__printer"))
+        for task in tasks:  # what is broken now (something it points at was deleted), not only at the last event
+            task.broken_reason = services.task_problems(task) or task.broken_reason
         return render(request, "automation/task_list.html", {"tasks": tasks, "popular": gallery.POPULAR})
 
 
@@ -46,18 +50,7 @@ class TaskFormView(AdminRequiredMixin, View):
         form = TaskForm(initial=TaskForm.initial_from(task) if task else {})
         actions = ActionFormSet(
             prefix="actions",
-            initial=[
-                {
-                    "type": a.type,
-                    "series": a.series_id,
-                    "kind": a.document_kind,
-                    "template": a.template_id,
-                    "status": a.status_id,
-                    "note": a.note,
-                    "ORDER": a.position + 1,
-                }
-                for a in task.actions.all()
-            ]
+            initial=[{**action_types.to_data(a), "ORDER": a.position + 1} for a in task.actions.all()]
             if task
             else None,
         )
@@ -89,7 +82,12 @@ class TaskDetailView(AdminRequiredMixin, View):
         return render(
             request,
             "automation/task_detail.html",
-            {"task": task, "runs": runs, "problem": services.task_problems(task)},
+            {
+                "task": task,
+                "runs": runs,
+                "problem": services.task_problems(task),
+                "described": [action_types.describe(a) for a in task.actions.all()],
+            },
         )
 
 
@@ -148,7 +146,6 @@ class RunRetryView(StaffRequiredMixin, View):
 
 class TemplateListView(AdminRequiredMixin, View):
     def get(self, request):
-        emails.template_default()
         return render(
             request,
             "automation/template_list.html",
@@ -166,6 +163,7 @@ class TemplateFormView(AdminRequiredMixin, View):
                 "template_obj": template,
                 "placeholders": emails.PLACEHOLDERS,
                 "preview": preview,
+                "used_by": services.task_references(template=template) if template else [],
             },
             status=status,
         )
@@ -189,22 +187,36 @@ class TemplateFormView(AdminRequiredMixin, View):
         form = EmailTemplateForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            problems = emails.template_problems(data["subject"]) + emails.template_problems(data["body"])
-            clash = EmailTemplate.objects.filter(name=data["name"]).exclude(pk=getattr(template, "pk", None))
-            if problems:
-                form.add_error("body", problems[0])
-            elif clash.exists():
-                form.add_error("name", "Szablon o takiej nazwie już istnieje.")
-            elif "preview" in request.POST:
+            if "preview" in request.POST:
                 sample = emails.sample_render(data["subject"], data["body"])
                 return self._render(request, form, template, preview=sample)
+            try:
+                template = emails.template_save(data=data, template=template)
+            except ApplicationError as err:
+                form.add_error(err.field if err.field in form.fields else None, err.message)
             else:
-                template = template or EmailTemplate()
-                for field, value in data.items():
-                    setattr(template, field, value)
-                if template.is_default:
-                    EmailTemplate.objects.exclude(pk=template.pk).update(is_default=False)
-                template.save()
                 messages.success(request, f"Zapisano szablon „{template.name}”.")
                 return redirect("automation:template_list")
         return self._render(request, form, template, status=400)
+
+
+class TemplateDeleteView(AdminRequiredMixin, View):
+    """Delete a template; refused while an automatic task uses it (the tasks are named)."""
+
+    def get(self, request, pk):
+        template = get_object_or_404(EmailTemplate, pk=pk)
+        return render(
+            request,
+            "automation/template_confirm_delete.html",
+            {"template_obj": template, "used_by": services.task_references(template=template)},
+        )
+
+    def post(self, request, pk):
+        template = get_object_or_404(EmailTemplate, pk=pk)
+        try:
+            services.email_template_delete(template=template)
+        except ApplicationError as err:
+            messages.error(request, err.message)
+            return redirect("automation:template_edit", pk=pk)
+        messages.success(request, f"Usunięto szablon „{template.name}”.")
+        return redirect("automation:template_list")

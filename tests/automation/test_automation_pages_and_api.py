@@ -92,7 +92,9 @@ def test_manual_send_from_the_preview_sends_once_per_click(staff_client):
     staff_client.post(url, {"token": "abc"})
     staff_client.post(url, {"token": "abc"})  # a double click: same form, same token
     assert len(mail.outbox) == 1
-    staff_client.post(url, {"token": "def"})
+    staff_client.post(url, {"token": "def"})  # a new form, but the document was sent: needs Wyślij ponownie
+    assert len(mail.outbox) == 1
+    staff_client.post(url, {"token": "def", "again": "1"})  # the confirmation page's form
     assert len(mail.outbox) == 2
 
 
