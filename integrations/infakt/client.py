@@ -9,7 +9,7 @@ import requests
 from django.conf import settings
 
 from integrations import ratelimit
-from integrations.providers import ProviderAuthError, ProviderRejected, ProviderUnavailable
+from integrations.providers import ProviderAuthError, ProviderNotFound, ProviderRejected, ProviderUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class InfaktClient:
             )
             raise ProviderRejected(_errors_text(errors) or "inFakt odrzucił dane dokumentu (422).", errors=errors)
         if status == 404:
-            raise ProviderRejected(
+            raise ProviderNotFound(
                 "inFakt: nie znaleziono zasobu (404).",
                 errors={"base": [_json(response).get("error", "Nie znaleziono.")]},
             )
