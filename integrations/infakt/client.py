@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+import redis
 import requests
 from django.conf import settings
 
@@ -44,7 +45,13 @@ class InfaktClient:
 
     def request(self, method: str, path: str, *, json=None, params=None, raw: bool = False):
         write = method != "GET"
-        self._limit(write)
+        try:
+            self._limit(write)
+        except TimeoutError as err:  # nothing was sent: not in doubt
+            raise ProviderUnavailable("Limit zapytań do inFakt — brak wolnego terminu, ponowimy.") from err
+        except redis.RedisError as err:
+            logger.warning("rate limiter unavailable", extra={"path": path})
+            raise ProviderUnavailable("Ogranicznik zapytań (Redis) jest niedostępny — ponowimy.") from err
         url = f"{self.base_url}{path}"
         started = time.monotonic()
         try:
