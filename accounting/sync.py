@@ -38,6 +38,7 @@ from integrations.providers import (
     ProviderAuthError,
     ProviderRejected,
     ProviderUnavailable,
+    TaskRejected,
 )
 from integrations.registry import provider_for
 
@@ -377,7 +378,12 @@ def _retry_or_give_up(document: Document, message: str, countdown: float | None,
 def _wait_for_task(provider, document: Document, lease: Lease, correction: bool) -> None:
     delay = settings.INFAKT_POLL_SECONDS
     for _ in range(8):
-        status = provider.task_status(document.external_task_ref, correction=correction)
+        try:
+            status = provider.task_status(document.external_task_ref, correction=correction)
+        except TaskRejected:
+            # processed and refused: nothing exists in the service, so a fixed document may be sent again
+            _update(document, external_task_ref="", sync_in_doubt=False, sync_doubt_since=None)
+            raise
         if status.done:
             _update(document, external_uuid=status.external_uuid)
             return

@@ -30,6 +30,10 @@ class ProviderRejected(ProviderError):
         self.errors = errors or {}
 
 
+class TaskRejected(ProviderRejected):
+    """The service processed an async create and refused it (inFakt's 422 task): nothing was created."""
+
+
 class ProviderNotFound(ProviderRejected):
     """404: the service does not know the resource (for an async task: unknown, not failed)."""
 

@@ -15,6 +15,7 @@ from integrations.providers import (
     ProviderNotFound,
     ProviderRejected,
     ProviderUnavailable,
+    TaskRejected,
     TaskStatus,
 )
 
@@ -293,7 +294,7 @@ class InfaktProvider:
             errors = answer.get("invoice_errors") or {}
             from .client import _errors_text
 
-            raise ProviderRejected(_errors_text(errors) or "inFakt odrzucił dokument.", errors=errors)
+            raise TaskRejected(_errors_text(errors) or "inFakt odrzucił dokument.", errors=errors)
         return TaskStatus(done=False)
 
     def get(self, uuid: str, *, correction: bool = False) -> ExternalInvoice:
