@@ -291,7 +291,10 @@ def _sync(document: Document, lease: Lease, final_attempt: bool) -> Document:
                 found = provider.find(payload, correction=correction)
                 if found:
                     logger.info("adopted a document found after an uncertain create", extra={"document": document.pk})
-                    lease.write(document, external_uuid=found.uuid, sync_in_doubt=False, sync_doubt_since=None)
+                    # progress: the attempts spent looking do not count against what is left to do
+                    lease.write(
+                        document, external_uuid=found.uuid, sync_in_doubt=False, sync_doubt_since=None, sync_attempts=0
+                    )
                 elif document.sync_doubt_since is not None:
                     return _still_in_doubt(document)
                 # else a person checked inFakt and asked again (Ponów): looked once more, now it may be created
