@@ -162,6 +162,7 @@ def document_payload(document: Document) -> InvoicePayload:
         corrected_number=(corrected.external_number or corrected.number) if corrected else "",
         corrected_date=corrected.issue_date if corrected else None,
         corrected_uuid=corrected.external_uuid if corrected else "",
+        corrected_sale_date=corrected.sale_date if corrected else None,
         corrected_is_correction=bool(corrected and corrected.kind == DocumentKind.CORRECTION),
         correction_reason=(document.correction_reason_code or "other") if correction else "",
         correction_reason_text=document.correction_reason if correction else "",

@@ -95,6 +95,7 @@ class InvoicePayload:
     corrected_number: str = ""
     corrected_date: date | None = None
     corrected_uuid: str = ""
+    corrected_sale_date: date | None = None  # inFakt: `sale_date_before_correction` = the original's sale date
     correction_reason: str = ""  # "mistake" | "other"
     correction_reason_text: str = ""  # the written reason
     corrected_is_correction: bool = False  # the corrected document is itself a correction

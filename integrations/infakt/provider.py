@@ -153,7 +153,7 @@ def correction_body(payload: InvoicePayload) -> dict:
         "payment_method": PAYMENT_METHODS.get(payload.payment_method, "other"),
         "currency": payload.currency,
         "invoice_date": payload.issue_date.isoformat(),
-        "sale_date_before_correction": payload.sale_date.isoformat(),
+        "sale_date_before_correction": (payload.corrected_sale_date or payload.sale_date).isoformat(),
         "corrected_invoice_number": payload.corrected_number,
         "corrected_invoice_date": payload.corrected_date.isoformat() if payload.corrected_date else None,
         "corrected_invoice_uuid": payload.corrected_uuid,
