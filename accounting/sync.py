@@ -306,6 +306,7 @@ def _sync(document: Document, lease: Lease, final_attempt: bool) -> Document:
                 return _still_in_doubt(document)
         external = provider.get(document.external_uuid, correction=correction)
         pdf = provider.pdf(document.external_uuid, correction=correction)
+        return _complete(document, external, pdf)
     except (SyncRetry, LeaseLost):
         raise
     except ProviderRejected as err:
@@ -326,7 +327,6 @@ def _sync(document: Document, lease: Lease, final_attempt: bool) -> Document:
         logger.exception("unexpected error during sync", extra={"document": document.pk})
         message = f"Nieoczekiwany błąd podczas wysyłania do inFakt ({type(err).__name__})."
         return _retry_or_give_up(document, message, None, final_attempt)
-    return _complete(document, external, pdf)
 
 
 def _create(provider, payload: InvoicePayload, document: Document, lease: Lease, correction: bool) -> None:
