@@ -240,6 +240,10 @@ class Document(models.Model):
     sync_last_error = models.TextField("ostatni błąd synchronizacji", blank=True)
     sync_errors = models.JSONField(default=dict, blank=True)
     sync_lease_until = models.DateTimeField(null=True, blank=True)  # one worker at a time per document
+    # The worker holding the lease (a random token): only it renews or clears the lease.
+    sync_lease_owner = models.CharField(max_length=32, blank=True)
+    # Since when a create's outcome is unknown: until INFAKT_DOUBT_WINDOW_SECONDS later the sync only looks.
+    sync_doubt_since = models.DateTimeField(null=True, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -234,6 +234,15 @@ DEMO_INFAKT_KEY = env.str("DEMO_INFAKT_KEY", default="demo-infakt-key-2026")
 SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=12)
 SYNC_RETRY_BASE_SECONDS = env.float("SYNC_RETRY_BASE_SECONDS", default=0.5)
 INFAKT_RATE_WINDOW_SECONDS = env.float("INFAKT_RATE_WINDOW_SECONDS", default=62.0)
+# After a create whose outcome is unknown (answer lost, timeout, 5xx) nothing is created again: the invoice is
+# looked up by our marker, with backoff (first pause INFAKT_DOUBT_RECHECK_SECONDS, doubling, at most 120 s),
+# until this window has passed; then the document waits for a person ("Wymaga uwagi").
+INFAKT_DOUBT_WINDOW_SECONDS = env.int("INFAKT_DOUBT_WINDOW_SECONDS", default=600)
+INFAKT_DOUBT_RECHECK_SECONDS = env.float("INFAKT_DOUBT_RECHECK_SECONDS", default=5.0)
+# A sync's lease on its document; renewed while the sync waits (rate limiter, polling).
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=300)
+# The documents sweeper re-enqueues documents left `issuing`, with no live lease, older than this.
+SWEEP_MIN_AGE_SECONDS = env.int("SWEEP_MIN_AGE_SECONDS", default=120)
 if env.str("EMAIL_FILE_PATH", default=""):
     EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
 

@@ -30,6 +30,14 @@ class ProviderRejected(ProviderError):
         self.errors = errors or {}
 
 
+class TaskRejected(ProviderRejected):
+    """The service processed an async create and refused it (inFakt's 422 task): nothing was created."""
+
+
+class ProviderNotFound(ProviderRejected):
+    """404: the service does not know the resource (for an async task: unknown, not failed)."""
+
+
 class ProviderAuthError(ProviderError):
     """401/402/403: the key, the plan or the scopes are wrong; the integration is marked failing."""
 
@@ -58,9 +66,11 @@ class InvoiceLine:
     vat_rate: str
     gross_total: Decimal  # the line's gross value (quantity × unit gross), rounded
     unit_price_gross: Decimal
+    unit_price_net: Decimal | None = None  # corrections are priced by the unit net price
     # corrections only: the same line before
     quantity_before: Decimal | None = None
     gross_total_before: Decimal | None = None
+    unit_price_net_before: Decimal | None = None
 
 
 @dataclass
@@ -85,7 +95,17 @@ class InvoicePayload:
     corrected_number: str = ""
     corrected_date: date | None = None
     corrected_uuid: str = ""
+    corrected_sale_date: date | None = None  # inFakt: `sale_date_before_correction` = the original's sale date
     correction_reason: str = ""  # "mistake" | "other"
+    correction_reason_text: str = ""  # the written reason
+    corrected_is_correction: bool = False  # the corrected document is itself a correction
+    # "zw" lines: the exemption basis as written on the document; the provider resolves its own id for it
+    exemption_basis: str = ""
+    # an invoice to a receipt (or its correction): the receipt's number; its turnover is booked by the receipt
+    receipt_number: str = ""
+    # resolved by the provider (`prepare`) before the create
+    client_id: int | None = None
+    vat_exemption_reason: int | None = None
 
 
 @dataclass
@@ -103,6 +123,7 @@ class TaskStatus:
     done: bool
     external_uuid: str = ""
     errors: dict = field(default_factory=dict)
+    unknown: bool = False  # the service does not know the task (404): its outcome is unknown, not failed
 
 
 @dataclass
@@ -111,3 +132,7 @@ class ExternalInvoice:
     id: str
     number: str
     gross_total: Decimal
+    vat_total: Decimal | None = None
+    # VAT per rate symbol as the service computed it (a correction: after − before); None when not reported
+    vat_by_rate: dict[str, Decimal] | None = None
+    order_numbers: list[str] = field(default_factory=list)

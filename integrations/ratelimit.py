@@ -6,10 +6,12 @@ issuance queues instead of provoking 429s.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 import uuid
 from collections import deque
+from contextlib import contextmanager
 
 from django.conf import settings
 
@@ -71,6 +73,27 @@ def _backend():
     return _backends[url]
 
 
+_on_wait: contextvars.ContextVar = contextvars.ContextVar("ratelimit_on_wait", default=None)
+
+
+@contextmanager
+def while_waiting(callback):
+    """Call `callback()` before every pause in this context (the limiter's waits, a caller's polling pauses), e.g.
+    to renew a lease the caller holds; whatever it raises (the lease was lost) ends the wait."""
+    token = _on_wait.set(callback)
+    try:
+        yield
+    finally:
+        _on_wait.reset(token)
+
+
+def waiting() -> None:
+    """About to pause: let the holder of a lease renew it (see `while_waiting`)."""
+    callback = _on_wait.get()
+    if callback is not None:
+        callback()
+
+
 def acquire(key: str, *, limit: int, window: float = 60.0, max_wait: float = 300.0) -> float:
     """Block until a request under `key` may be sent; returns the seconds waited."""
     waited = 0.0
@@ -81,5 +104,6 @@ def acquire(key: str, *, limit: int, window: float = 60.0, max_wait: float = 300
             return waited
         if waited + wait > max_wait:
             raise TimeoutError(f"rate limit {key}: no slot within {max_wait:.0f} s")
+        waiting()
         time.sleep(wait + 0.01)
         waited += wait + 0.01

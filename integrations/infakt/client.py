@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import time
 
+import redis
 import requests
 from django.conf import settings
 
 from integrations import ratelimit
-from integrations.providers import ProviderAuthError, ProviderRejected, ProviderUnavailable
+from integrations.providers import ProviderAuthError, ProviderNotFound, ProviderRejected, ProviderUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,13 @@ class InfaktClient:
 
     def request(self, method: str, path: str, *, json=None, params=None, raw: bool = False):
         write = method != "GET"
-        self._limit(write)
+        try:
+            self._limit(write)
+        except TimeoutError as err:  # nothing was sent: not in doubt
+            raise ProviderUnavailable("Limit zapytań do inFakt — brak wolnego terminu, ponowimy.") from err
+        except redis.RedisError as err:
+            logger.warning("rate limiter unavailable", extra={"path": path})
+            raise ProviderUnavailable("Ogranicznik zapytań (Redis) jest niedostępny — ponowimy.") from err
         url = f"{self.base_url}{path}"
         started = time.monotonic()
         try:
@@ -87,7 +94,7 @@ class InfaktClient:
             )
             raise ProviderRejected(_errors_text(errors) or "inFakt odrzucił dane dokumentu (422).", errors=errors)
         if status == 404:
-            raise ProviderRejected(
+            raise ProviderNotFound(
                 "inFakt: nie znaleziono zasobu (404).",
                 errors={"base": [_json(response).get("error", "Nie znaleziono.")]},
             )

@@ -5,8 +5,20 @@ Documented shapes and validations: `X-inFakt-ApiKey`, money as integer grosze, t
 `metainfo.total_count`, PDF as raw bytes, async corrective invoices with before/after pairs, inFakt-style
 numbering (`1/11/2026`, `1/KOR/11/2026`), per-IP limits (150 writes, 300 reads per 60 s → 429).
 
+Asynchronous like inFakt: a create only queues a task. The task is processed `processing_seconds` after it was
+accepted (plus `lost_answer_delay_seconds` when its answer was dropped), on the fake's `clock` (default
+`time.time`, so time-machine drives it); only then does the invoice get its number and appear in lists, lookups
+and its PDF, and the status answers 201 — before that 120/140. Processing happens whether or not anyone polls.
+
+Validation follows the reference: corrections need `client_id` of an existing client (else 422 "client_id
+required"), `corrected_invoice_*`, two rows per `group` priced by `unit_net_price`; "zw" lines need
+`vat_exemption_reason` (an id from `/vat_exemptions.json`); an invoice with `receipt_number` needs `not_income`.
+Read-back carries `net_price`/`tax_price`/`gross_price` and per-line `tax_price` (VAT per rate by the gross method,
+or per line with `vat_rounding = "per_line"` to provoke a difference). Clients: list by `q[clean_nip_eq]`, create,
+get; an invoice with inline buyer fields links (or creates) a client and returns its `client_id`.
+
 Fault injection (`faults`: probability per request kind): "429", "500", "timeout" (answers after `slow_seconds`),
-"drop_after_create" (the invoice is created, the connection is closed without an answer).
+"drop_after_create" (the invoice task is accepted, the connection is closed without an answer).
 """
 
 from __future__ import annotations
@@ -19,10 +31,44 @@ import time
 import uuid as uuidlib
 from collections import deque
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-TAX_SYMBOLS = {"23", "8", "5", "0", "zw", "np"}
+TAX_SYMBOLS = {"23", "8", "5", "0", "zw", "np", "oo"}
+RATE_PERCENT = {"23": 23, "8": 8, "5": 5}
+VAT_EXEMPTIONS = [
+    {
+        "id": 1,
+        "description": "zwolnienie podmiotowe",
+        "legal_basis_rule": "art. 113 ust. 1 i 9",
+        "legal_basis_source": "ustawa o VAT",
+    },
+    {
+        "id": 3,
+        "description": "usługi pocztowe",
+        "legal_basis_rule": "art. 43 ust. 1 pkt 2",
+        "legal_basis_source": "ustawa o VAT",
+    },
+    {
+        "id": 19,
+        "description": "usługi w zakresie opieki medycznej",
+        "legal_basis_rule": "art. 43 ust. 1 pkt 19",
+        "legal_basis_source": "ustawa o VAT",
+    },
+    {
+        "id": 29,
+        "description": "usługi kształcenia zawodowego",
+        "legal_basis_rule": "art. 43 ust. 1 pkt 29 lit. a",
+        "legal_basis_source": "ustawa o VAT",
+    },
+    {
+        "id": 37,
+        "description": "usługi finansowe",
+        "legal_basis_rule": "art. 43 ust. 1 pkt 37",
+        "legal_basis_source": "ustawa o VAT",
+    },
+]
 PAYMENT_METHODS = {
     "transfer",
     "cash",
@@ -47,6 +93,15 @@ PDF = (
 )
 
 
+def _grosze(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _vat_of(gross: int, symbol: str) -> int:
+    percent = RATE_PERCENT.get(symbol, 0)
+    return _grosze(Decimal(gross) * percent / (100 + percent)) if percent else 0
+
+
 class FakeInfakt:
     def __init__(
         self,
@@ -55,19 +110,31 @@ class FakeInfakt:
         polls_until_done: int = 1,
         seed: int = 1,
         enforce_limits: bool = True,
+        processing_seconds: float = 0.0,
+        lost_answer_delay_seconds: float = 0.0,
+        clock=None,
     ):
         self.api_key = api_key
         self.polls_until_done = polls_until_done
+        # How long inFakt takes to process a queued create, and the extra delay before a create whose answer was
+        # lost gets processed (a queue backlog): the invoice is invisible until then.
+        self.processing_seconds = processing_seconds
+        self.lost_answer_delay_seconds = lost_answer_delay_seconds
+        self.clock = clock or time.time
+        self.vat_rounding = "per_rate"  # "per_line": VAT rounded per line (may differ from ours by a grosz)
         self.faults: dict[str, float] = {}
         self.slow_seconds = 3.0
         self.enforce_limits = enforce_limits
         self.random = random.Random(seed)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.invoices: dict[str, dict] = {}
         self.tasks: dict[str, dict] = {}
+        self.clients: dict[int, dict] = {}
         self.counters: dict[tuple, int] = {}
         self.next_id = 1000
+        self.next_client_id = 500
         self.requests: list[tuple[str, str]] = []
+        self.bodies: list[tuple[str, dict]] = []  # (path, JSON body) of every POST
         self.served_429 = 0
         self.limit_429 = 0
         self.windows = {"read": deque(), "write": deque()}
@@ -94,6 +161,7 @@ class FakeInfakt:
                 "custom_name": "",
             }
         ]
+        self.vat_exemptions = [dict(row) for row in VAT_EXEMPTIONS]
         self.server: ThreadingHTTPServer | None = None
 
     # --- running --------------------------------------------------------------------------------------------
@@ -121,7 +189,21 @@ class FakeInfakt:
 
     # --- state helpers ----------------------------------------------------------------------------------------
     def invoices_with_notes(self, marker: str) -> list[dict]:
+        """Every invoice carrying `marker`, processed or still queued (what inFakt will eventually hold)."""
         return [inv for inv in self.invoices.values() if marker in (inv.get("notes") or "")]
+
+    def process_due(self) -> None:
+        """Run every queued task whose time has come (inFakt's workers do not wait to be polled)."""
+        with self.lock:
+            now = self.clock()
+            due = sorted(
+                (task for task in self.tasks.values() if not task["processed"] and task["ready_at"] <= now),
+                key=lambda task: task["ready_at"],
+            )
+            for task in due:
+                task["processed"] = True
+                if not task["errors"]:
+                    self._publish(task["uuid"])
 
     def _number(self, kind: str, day: date) -> str:
         key = (kind, day.year, day.month)
@@ -146,51 +228,145 @@ class FakeInfakt:
         probability = self.faults.get(name, 0)
         return probability > 0 and self.random.random() < probability
 
+    # --- clients ---------------------------------------------------------------------------------------------
+    def client_create(self, data: dict) -> dict:
+        self.next_client_id += 1
+        client = {"id": self.next_client_id, **{k: v for k, v in data.items() if k != "id"}}
+        self.clients[client["id"]] = client
+        return client
+
+    def _client_for_invoice(self, data: dict) -> int:
+        """Inline buyer fields link the client with that NIP, or create one (as inFakt does)."""
+        if data.get("client_id"):
+            return int(data["client_id"])
+        nip = _clean_nip(data.get("client_tax_code") or "")
+        if nip:
+            for client in sorted(self.clients.values(), key=lambda c: c["id"]):
+                if _clean_nip(client.get("nip") or "") == nip:
+                    return client["id"]
+        return self.client_create(
+            {
+                "company_name": data.get("client_company_name", ""),
+                "first_name": data.get("client_first_name", ""),
+                "last_name": data.get("client_last_name", ""),
+                "nip": data.get("client_tax_code", ""),
+                "street": data.get("client_street", ""),
+                "city": data.get("client_city", ""),
+                "postal_code": data.get("client_post_code", ""),
+                "country": data.get("client_country", "PL"),
+                "email": data.get("client_email", ""),
+            }
+        )["id"]
+
     # --- validation --------------------------------------------------------------------------------------------
     def validate(self, data: dict, correction: bool) -> dict:
         errors: dict[str, list[str]] = {}
+
+        def add(key, message):
+            errors.setdefault(key, []).append(message)
+
         if not data.get("currency"):
-            errors.setdefault("currency", []).append("Waluta jest wymagana.")
+            add("currency", "Waluta jest wymagana.")
         if data.get("payment_method") not in PAYMENT_METHODS:
-            errors.setdefault("payment_method", []).append("Proszę wybrać odpowiedni sposób płatności.")
-        if not (data.get("client_company_name") or data.get("client_last_name") or data.get("client_id")):
-            errors.setdefault("client", []).append("Podaj dane klienta.")
+            add("payment_method", "Proszę wybrać odpowiedni sposób płatności.")
+        if correction:
+            client_id = data.get("client_id")
+            if not client_id:
+                add("client_id", "client_id required")
+            elif not isinstance(client_id, int) or client_id not in self.clients:
+                add("client_id", "Nie znaleziono klienta.")
+        elif not (data.get("client_company_name") or data.get("client_last_name") or data.get("client_id")):
+            add("client", "Podaj dane klienta.")
         services = data.get("services")
         if not isinstance(services, list) or not services:
-            errors.setdefault("services", []).append("Faktura musi mieć co najmniej jedną pozycję.")
+            add("services", "Faktura musi mieć co najmniej jedną pozycję.")
             services = []
         for index, service in enumerate(services):
             if not service.get("name"):
-                errors.setdefault(f"services.{index}.name", []).append("Nazwa jest wymagana.")
+                add(f"services.{index}.name", "Nazwa jest wymagana.")
             if service.get("tax_symbol") not in TAX_SYMBOLS:
-                errors.setdefault(f"services.{index}.tax_symbol", []).append("Nieprawidłowa stawka VAT.")
-            if not isinstance(service.get("gross_price"), int) or isinstance(service.get("gross_price"), bool):
-                errors.setdefault(f"services.{index}.gross_price", []).append(
-                    "Kwota musi być liczbą całkowitą w groszach."
-                )
+                add(f"services.{index}.tax_symbol", "Nieprawidłowa stawka VAT.")
+            price_key = "unit_net_price" if correction else "gross_price"
+            for key in (price_key, "gross_price"):
+                value = service.get(key)
+                if (key == price_key or value is not None) and (not isinstance(value, int) or isinstance(value, bool)):
+                    add(f"services.{index}.{key}", "Kwota musi być liczbą całkowitą w groszach.")
             if not isinstance(service.get("quantity"), int | float):
-                errors.setdefault(f"services.{index}.quantity", []).append("Ilość musi być liczbą.")
+                add(f"services.{index}.quantity", "Ilość musi być liczbą.")
+        if any(service.get("tax_symbol") == "zw" for service in services):
+            known = {row["id"] for row in self.vat_exemptions}
+            if data.get("vat_exemption_reason") not in known:
+                add("vat_exemption_reason", "Wybierz podstawę zwolnienia z VAT.")
+        if data.get("receipt_number") and data.get("not_income") is not True:
+            add("not_income", "Faktura do paragonu wymaga not_income.")
         if correction:
+            groups: dict[str, list[bool]] = {}
+            for index, service in enumerate(services):
+                if not isinstance(service.get("group"), str) or not service["group"]:
+                    add(f"services.{index}.group", "Grupa jest wymagana.")
+                    continue
+                groups.setdefault(service["group"], []).append(service.get("correction"))
+            for group, flags in groups.items():
+                if sorted(flags, key=bool) != [False, True]:
+                    add("services", f"Grupa {group}: wymagana para pozycji przed i po korekcie.")
             for key in ("corrected_invoice_number", "corrected_invoice_date", "corrected_invoice_uuid"):
                 if not data.get(key):
-                    errors.setdefault(key, []).append("Pole jest wymagane dla korekty.")
+                    add(key, "Pole jest wymagane dla korekty.")
             if data.get("correction_reason") not in ("mistake", "other"):
-                errors.setdefault("correction_reason", []).append("Dozwolone: mistake, other.")
-            if data.get("corrected_invoice_uuid") and data["corrected_invoice_uuid"] not in self.invoices:
-                errors.setdefault("corrected_invoice_uuid", []).append("Nie znaleziono faktury korygowanej.")
+                add("correction_reason", "Dozwolone: mistake, other.")
+            corrected = self.invoices.get(data.get("corrected_invoice_uuid") or "")
+            if data.get("corrected_invoice_uuid") and (corrected is None or not corrected["_visible"]):
+                add("corrected_invoice_uuid", "Nie znaleziono faktury korygowanej.")
         return errors
+
+    # --- amounts ---------------------------------------------------------------------------------------------
+    def _row_gross(self, service: dict, correction: bool) -> int:
+        if isinstance(service.get("gross_price"), int):
+            return service["gross_price"]
+        percent = RATE_PERCENT.get(service["tax_symbol"], 0)
+        net = Decimal(service["unit_net_price"]) * Decimal(str(service["quantity"]))
+        return _grosze(net * (100 + percent) / 100)
+
+    def _price(self, rows: list[dict]) -> tuple[int, int]:
+        """Sets each row's `gross_price`, `tax_price` and `net_price`; returns (gross, VAT) of the rows."""
+        by_rate: dict[str, list[dict]] = {}
+        for row in rows:
+            by_rate.setdefault(row["tax_symbol"], []).append(row)
+        for symbol, group in by_rate.items():
+            for row in group:
+                row["tax_price"] = _vat_of(row["gross_price"], symbol)
+            if self.vat_rounding == "per_rate" and group:
+                rest = _vat_of(sum(row["gross_price"] for row in group), symbol) - sum(r["tax_price"] for r in group)
+                group[-1]["tax_price"] += rest
+        for row in rows:
+            row["net_price"] = row["gross_price"] - row["tax_price"]
+        return sum(row["gross_price"] for row in rows), sum(row["tax_price"] for row in rows)
 
     def create(self, data: dict, correction: bool) -> dict:
         errors = self.validate(data, correction)
         reference = str(uuidlib.uuid4())
-        task = {"reference": reference, "polls": 0, "errors": errors, "uuid": None, "correction": correction}
+        now = self.clock()
+        task = {
+            "reference": reference,
+            "polls": 0,
+            "errors": errors,
+            "uuid": None,
+            "correction": correction,
+            "ready_at": now + self.processing_seconds,
+            "processed": False,
+        }
         if not errors:
             day = date.fromisoformat(data.get("invoice_date") or date.today().isoformat())
-            services = data["services"]
+            services = [
+                {**s, "id": index, "gross_price": self._row_gross(s, correction)}
+                for index, s in enumerate(data["services"], start=1)
+            ]
             if correction:
-                gross = sum(s["gross_price"] if s.get("correction") else -s["gross_price"] for s in services)
+                gross_after, vat_after = self._price([s for s in services if s.get("correction")])
+                gross_before, vat_before = self._price([s for s in services if not s.get("correction")])
+                gross, tax = gross_after - gross_before, vat_after - vat_before
             else:
-                gross = sum(s["gross_price"] for s in services)
+                gross, tax = self._price(services)
             invoice_uuid = str(uuidlib.uuid4())
             self.next_id += 1
             task["uuid"] = invoice_uuid
@@ -203,10 +379,18 @@ class FakeInfakt:
                 "sale_date": data.get("sale_date"),
                 "currency": data["currency"],
                 "gross_price": gross,
+                "tax_price": tax,
+                "net_price": gross - tax,
                 "notes": data.get("notes", ""),
+                "client_id": self._client_for_invoice(data),
                 "client_tax_code": data.get("client_tax_code", ""),
                 "status": "draft",
                 "services": services,
+                "transaction_terms": data.get("transaction_terms") or {},
+                "vat_exemption_reason": data.get("vat_exemption_reason"),
+                "receipt_number": data.get("receipt_number", ""),
+                "not_income": data.get("not_income", False),
+                "correction_reason": data.get("correction_reason"),
                 "corrected_invoice_uuid": data.get("corrected_invoice_uuid"),
                 "_day": day,
                 "_visible": False,
@@ -220,12 +404,21 @@ class FakeInfakt:
             "invoice_kind": "corrective_invoice" if correction else "invoice",
         }
 
+    def delay_task(self, reference: str, seconds: float) -> None:
+        task = self.tasks.get(reference)
+        if task is not None:
+            task["ready_at"] += seconds
+
     def status(self, reference: str) -> dict | None:
         task = self.tasks.get(reference)
         if task is None:
             return None
+        self.process_due()
         task["polls"] += 1
         body = {"invoice_task_reference_number": reference, "timestamps": {}}
+        if not task["processed"]:
+            code, text = (120, "Zlecenie czeka na przetworzenie") if task["polls"] == 1 else (140, "Przetwarzanie")
+            return {**body, "processing_code": code, "processing_description": text}
         if task["polls"] < self.polls_until_done:
             return {**body, "processing_code": 140, "processing_description": "Przetwarzanie"}
         if task["errors"]:
@@ -235,7 +428,6 @@ class FakeInfakt:
                 "processing_description": "Nie udało się stworzyć faktury",
                 "invoice_errors": task["errors"],
             }
-        self._publish(task["uuid"])
         return {
             **body,
             "processing_code": 201,
@@ -251,6 +443,10 @@ class FakeInfakt:
 
     def public(self, invoice: dict) -> dict:
         return {k: v for k, v in invoice.items() if not k.startswith("_")}
+
+
+def _clean_nip(value: str) -> str:
+    return re.sub(r"[^0-9]", "", value or "")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -292,7 +488,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body() if method == "POST" else {}
         kind = "write" if method == "POST" else "read"
         with fake.lock:
+            fake.process_due()
             fake.requests.append((method, path))
+            if method == "POST":
+                fake.bodies.append((path, body))
             if self.headers.get("X-inFakt-ApiKey") != fake.api_key:
                 return self._send(401, {"error": "Nieprawidłowy klucz API."})
             if fake._limited(kind):
@@ -306,6 +505,9 @@ class _Handler(BaseHTTPRequestHandler):
             slow = fake.fault("timeout")
             drop = method == "POST" and fake.fault("drop_after_create")
             status, answer, raw, content_type = self._route(method, path, query, body)
+            if drop and status in (200, 201, 202) and "invoice_task_reference_number" in (answer or {}):
+                # nobody will poll it: inFakt gets to it when its queue does
+                fake.delay_task(answer["invoice_task_reference_number"], fake.lost_answer_delay_seconds)
         if drop and status in (200, 201, 202):
             self.close_connection = True
             self.connection.close()
@@ -340,8 +542,35 @@ class _Handler(BaseHTTPRequestHandler):
                 None,
                 None,
             )
+        if method == "GET" and path == "/vat_exemptions.json":
+            rows = fake.vat_exemptions
+            return 200, {"metainfo": {"count": 10, "total_count": len(rows)}, "entities": rows}, None, None
         if method == "GET" and path == "/clients.json":
-            return 200, {"metainfo": {"count": 10, "total_count": 0}, "entities": []}, None, None
+            rows = sorted(fake.clients.values(), key=lambda c: c["id"])
+            nip = (query.get("q[clean_nip_eq]") or query.get("q[nip_eq]") or [""])[0]
+            if nip:
+                rows = [c for c in rows if _clean_nip(c.get("nip", "")) == _clean_nip(nip)]
+            offset = int(query.get("offset", ["0"])[0])
+            limit = min(int(query.get("limit", ["10"])[0]), 100)
+            return (
+                200,
+                {"metainfo": {"count": 10, "total_count": len(rows)}, "entities": rows[offset : offset + limit]},
+                None,
+                None,
+            )
+        if method == "POST" and path == "/clients.json":
+            data = body.get("client")
+            if not isinstance(data, dict) or not data.get("country"):
+                return 422, {"errors": {"country": ["Kraj jest wymagany."]}}, None, None
+            if not (data.get("company_name") or data.get("last_name")):
+                return 422, {"errors": {"company_name": ["Podaj nazwę firmy albo nazwisko."]}}, None, None
+            return 201, fake.client_create(data), None, None
+        match = re.fullmatch(r"/clients/(\d+)\.json", path)
+        if method == "GET" and match:
+            client = fake.clients.get(int(match[1]))
+            if client is None:
+                return 404, {"error": "Zasób którego szukasz nie został znaleziony."}, None, None
+            return 200, client, None, None
         match = re.fullmatch(r"/async/(invoices|corrective_invoices)\.json", path)
         if method == "POST" and match:
             correction = match[1] == "corrective_invoices"
@@ -370,17 +599,20 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, fake.public(invoice), None, None
         match = re.fullmatch(r"/(invoices|corrective_invoices)\.json", path)
         if method == "GET" and match:
-            # The created invoice is findable even if its status was never polled (as in inFakt).
-            want_kind = "correction" if match[1] == "corrective_invoices" else None
+            # Only processed invoices are listed, polled or not (as in inFakt); a queued one is not there yet.
+            correction = match[1] == "corrective_invoices"
             rows = [
-                inv for inv in fake.invoices.values() if (inv["kind"] == "correction") == (want_kind == "correction")
+                inv for inv in fake.invoices.values() if inv["_visible"] and (inv["kind"] == "correction") == correction
             ]
-            for inv in rows:
-                fake._publish(inv["uuid"])
             if "q[invoice_date_eq]" in query:
                 rows = [inv for inv in rows if inv["invoice_date"] == query["q[invoice_date_eq]"][0]]
+            if "q[invoice_date_gteq]" in query:
+                rows = [inv for inv in rows if inv["invoice_date"] >= query["q[invoice_date_gteq]"][0]]
+            if "q[invoice_date_lteq]" in query:
+                rows = [inv for inv in rows if inv["invoice_date"] <= query["q[invoice_date_lteq]"][0]]
             if "q[clean_client_nip_eq]" in query:
-                rows = [inv for inv in rows if inv["client_tax_code"] == query["q[clean_client_nip_eq]"][0]]
+                nip = _clean_nip(query["q[clean_client_nip_eq]"][0])
+                rows = [inv for inv in rows if _clean_nip(inv["client_tax_code"]) == nip]
             offset = int(query.get("offset", ["0"])[0])
             limit = min(int(query.get("limit", ["10"])[0]), 100)
             page = rows[offset : offset + limit]

@@ -3,6 +3,8 @@ always sent), async create + status, read back number and PDF, look an invoice u
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from decimal import Decimal
 
 from apilo.money import to_grosze
@@ -10,7 +12,10 @@ from integrations.providers import (
     AccountInfo,
     ExternalInvoice,
     InvoicePayload,
+    ProviderNotFound,
     ProviderRejected,
+    ProviderUnavailable,
+    TaskRejected,
     TaskStatus,
 )
 
@@ -47,6 +52,27 @@ def _client_fields(payload: InvoicePayload) -> dict:
     return fields
 
 
+def marker(payload: InvoicePayload) -> str:
+    """The unique marker every document carries in its notes; an uncertain create is found again by it."""
+    return f"[ref {payload.reference}]"
+
+
+def _receipt_fields(payload: InvoicePayload) -> dict:
+    # An invoice to a receipt: the receipt already booked the turnover, so inFakt must not count it as income.
+    return {"receipt_number": payload.receipt_number, "not_income": True} if payload.receipt_number else {}
+
+
+def _exemption_fields(payload: InvoicePayload) -> dict:
+    if any(line.vat_rate == "zw" for line in payload.lines):
+        if payload.vat_exemption_reason is None:
+            raise ProviderRejected(
+                "Pozycje zwolnione z VAT („zw”) wymagają podstawy zwolnienia — uzupełnij ją w serii dokumentów.",
+                errors={"vat_exemption_reason": ["Brak podstawy zwolnienia z VAT."]},
+            )
+        return {"vat_exemption_reason": payload.vat_exemption_reason}
+    return {}
+
+
 def invoice_body(payload: InvoicePayload) -> dict:
     invoice = {
         "kind": payload.kind,
@@ -54,7 +80,7 @@ def invoice_body(payload: InvoicePayload) -> dict:
         "sale_date": payload.sale_date.isoformat(),
         "payment_method": PAYMENT_METHODS.get(payload.payment_method, "other"),
         "currency": payload.currency,
-        "notes": f"Zamówienie {payload.order_number} [ref {payload.reference}]"
+        "notes": f"Zamówienie {payload.order_number} {marker(payload)}"
         + (f"\n{payload.notes}" if payload.notes else ""),
         "transaction_terms": {"orders": [{"number": payload.order_number, "date": payload.sale_date.isoformat()}]},
         "split_payment": payload.split_payment,
@@ -69,6 +95,8 @@ def invoice_body(payload: InvoicePayload) -> dict:
             for line in payload.lines
         ],
         **_client_fields(payload),
+        **_exemption_fields(payload),
+        **_receipt_fields(payload),
     }
     if payload.due_date:
         invoice["payment_date"] = payload.due_date.isoformat()
@@ -81,7 +109,21 @@ def invoice_body(payload: InvoicePayload) -> dict:
     return {"invoice": invoice, "send_to_ksef": False}
 
 
+def _unit_net(line_unit_net: Decimal | None, unit_gross: Decimal, rate: str) -> int:
+    if line_unit_net is not None:
+        return to_grosze(line_unit_net)
+    percent = Decimal(rate) if rate.isdigit() else Decimal(0)
+    return to_grosze(unit_gross * 100 / (100 + percent))
+
+
 def correction_body(payload: InvoicePayload) -> dict:
+    """Two rows per `group` (before, after), priced by `unit_net_price` as inFakt prices corrections; the gross
+    line totals go along (read-only for inFakt, the VAT check after creation compares its figures with ours)."""
+    if not payload.client_id:
+        raise ProviderRejected(
+            "Korekta w inFakt wymaga klienta (client_id) — nie udało się go ustalić.",
+            errors={"client_id": ["client_id required"]},
+        )
     services = []
     for group, line in enumerate(payload.lines, start=1):
         base = {"name": line.name[:256], "tax_symbol": line.vat_rate, "unit": line.unit, "group": str(group)}
@@ -90,25 +132,63 @@ def correction_body(payload: InvoicePayload) -> dict:
                 **base,
                 "quantity": float(line.quantity_before),
                 "correction": False,
+                "unit_net_price": _unit_net(line.unit_price_net_before, line.unit_price_gross, line.vat_rate),
                 "gross_price": to_grosze(line.gross_total_before),
             }
         )
         services.append(
-            {**base, "quantity": float(line.quantity), "correction": True, "gross_price": to_grosze(line.gross_total)}
+            {
+                **base,
+                "quantity": float(line.quantity),
+                "correction": True,
+                "unit_net_price": _unit_net(line.unit_price_net, line.unit_price_gross, line.vat_rate),
+                "gross_price": to_grosze(line.gross_total),
+            }
         )
+    notes = f"Zamówienie {payload.order_number} {marker(payload)}"
+    if payload.correction_reason_text:
+        notes += f"\nPrzyczyna korekty: {payload.correction_reason_text}"
     body = {
+        "client_id": payload.client_id,
         "payment_method": PAYMENT_METHODS.get(payload.payment_method, "other"),
         "currency": payload.currency,
         "invoice_date": payload.issue_date.isoformat(),
+        "sale_date_before_correction": (payload.corrected_sale_date or payload.sale_date).isoformat(),
         "corrected_invoice_number": payload.corrected_number,
         "corrected_invoice_date": payload.corrected_date.isoformat() if payload.corrected_date else None,
         "corrected_invoice_uuid": payload.corrected_uuid,
-        "correction_reason": payload.correction_reason or "other",
-        "notes": f"Zamówienie {payload.order_number} [ref {payload.reference}]",
+        "correction_reason": payload.correction_reason if payload.correction_reason == "mistake" else "other",
+        "notes": notes,
+        "transaction_terms": {"orders": [{"number": payload.order_number, "date": payload.sale_date.isoformat()}]},
         "services": services,
-        **_client_fields(payload),
+        **_exemption_fields(payload),
+        **_receipt_fields(payload),
     }
     return {"corrective_invoice": body, "send_to_ksef": False}
+
+
+def _normalise_basis(text: str) -> str:
+    text = (text or "").lower().replace("\u00a0", " ")
+    text = re.sub(r"\s+", " ", text)
+    return re.sub(r"\s*ustaw[aye]\s+o\s+(podatku od towarów i usług|vat).*$", "", text).strip(" .,;")
+
+
+def exemption_id(basis: str, exemptions: list[dict]) -> int | None:
+    """The inFakt id of the exemption basis written on a document ("art. 113 ust. 1 i 9 ustawy o VAT" →
+    the row whose `legal_basis_rule` it is): a bare id is taken as it is; the longest matching rule wins."""
+    basis = (basis or "").strip()
+    if basis.isdigit():
+        return int(basis)
+    wanted = _normalise_basis(basis)
+    if not wanted:
+        return None
+    best, best_length = None, 0
+    for row in exemptions:
+        rule = _normalise_basis(row.get("legal_basis_rule") or "")
+        matches = rule and (wanted == rule or re.search(rf"(^|\W){re.escape(rule)}($|\W)", wanted))
+        if matches and len(rule) > best_length:
+            best, best_length = row, len(rule)
+    return int(best["id"]) if best else None
 
 
 class InfaktProvider:
@@ -147,12 +227,66 @@ class InfaktProvider:
         answer = self.client.post(f"/async/{resource}.json", body)
         reference = answer.get("invoice_task_reference_number")
         if not reference:
-            raise ProviderRejected("inFakt nie zwrócił numeru zlecenia.", errors={"base": [str(answer)[:200]]})
+            # accepted (2xx) but without a task reference: it may have been queued all the same
+            raise ProviderUnavailable("inFakt nie zwrócił numeru zlecenia.", in_doubt=True)
         return reference
+
+    def prepare(self, payload: InvoicePayload, *, correction: bool = False) -> InvoicePayload:
+        """Reads (never writes a document) before a create: the exemption basis id for "zw" lines, and for a
+        correction the client of the corrected invoice (inFakt refuses a correction without `client_id`)."""
+        if any(line.vat_rate == "zw" for line in payload.lines) and payload.vat_exemption_reason is None:
+            rows = self.client.get("/vat_exemptions.json", limit=100).get("entities", [])
+            payload.vat_exemption_reason = exemption_id(payload.exemption_basis, rows)
+            if payload.vat_exemption_reason is None:
+                raise ProviderRejected(
+                    f"Podstawa zwolnienia „{payload.exemption_basis or '(brak)'}” nie odpowiada żadnej podstawie "
+                    "zwolnienia w inFakt — popraw ją w serii dokumentów.",
+                    errors={"vat_exemption_reason": ["Nieznana podstawa zwolnienia z VAT."]},
+                )
+        if correction and not payload.client_id:
+            payload.client_id = self._client_id(payload)
+        return payload
+
+    def _client_id(self, payload: InvoicePayload) -> int:
+        """The corrected invoice's client; else the client with the buyer's NIP (lowest id); else a new one."""
+        if payload.corrected_uuid:
+            resource = "corrective_invoices" if payload.corrected_is_correction else "invoices"
+            try:
+                original = self.client.get(f"/{resource}/{payload.corrected_uuid}.json")
+            except ProviderNotFound:
+                original = {}
+            if original.get("client_id"):
+                return int(original["client_id"])
+        buyer = payload.buyer
+        nip = re.sub(r"[^0-9A-Za-z]", "", buyer.nip or "")
+        if nip:
+            rows = self.client.get("/clients.json", **{"q[clean_nip_eq]": nip, "limit": 100}).get("entities", [])
+            ids = sorted(int(row["id"]) for row in rows if row.get("id"))
+            if ids:
+                return ids[0]
+        first, _, last = (buyer.name or "Klient").partition(" ")
+        client = {
+            "company_name": buyer.company_name if (buyer.nip or buyer.company_name) else "",
+            "first_name": "" if (buyer.nip or buyer.company_name) else first,
+            "last_name": "" if (buyer.nip or buyer.company_name) else (last or first),
+            "nip": buyer.nip,
+            "street": buyer.street,
+            "city": buyer.city,
+            "postal_code": buyer.post_code,
+            "country": buyer.country or "PL",
+            "email": buyer.email,
+            "business_activity_kind": "other_business" if buyer.nip else "private_person",
+        }
+        created = self.client.post("/clients.json", {"client": client})
+        return int(created["id"])
 
     def task_status(self, reference: str, *, correction: bool = False) -> TaskStatus:
         resource, _ = self._resource(correction)
-        answer = self.client.get(f"/async/{resource}/status/{reference}.json")
+        try:
+            answer = self.client.get(f"/async/{resource}/status/{reference}.json")
+        except ProviderNotFound:
+            # inFakt does not know (or no longer keeps) the task: its outcome is unknown, not failed
+            return TaskStatus(done=False, unknown=True)
         code = answer.get("processing_code")
         if code == 201 and answer.get("invoice_uuid"):
             return TaskStatus(done=True, external_uuid=answer["invoice_uuid"])
@@ -160,18 +294,12 @@ class InfaktProvider:
             errors = answer.get("invoice_errors") or {}
             from .client import _errors_text
 
-            raise ProviderRejected(_errors_text(errors) or "inFakt odrzucił dokument.", errors=errors)
+            raise TaskRejected(_errors_text(errors) or "inFakt odrzucił dokument.", errors=errors)
         return TaskStatus(done=False)
 
     def get(self, uuid: str, *, correction: bool = False) -> ExternalInvoice:
         _, resource = self._resource(correction)
-        data = self.client.get(f"/{resource}/{uuid}.json")
-        return ExternalInvoice(
-            uuid=data["uuid"],
-            id=str(data.get("id", "")),
-            number=data.get("number", ""),
-            gross_total=Decimal(data.get("gross_price", 0)) / 100,
-        )
+        return _external(self.client.get(f"/{resource}/{uuid}.json"), correction=correction)
 
     def pdf(self, uuid: str, *, correction: bool = False) -> bytes:
         _, resource = self._resource(correction)
@@ -180,25 +308,51 @@ class InfaktProvider:
         )
 
     def find(self, payload: InvoicePayload, *, correction: bool = False) -> ExternalInvoice | None:
-        """After an uncertain create: the invoice of that date, buyer and gross total carrying our reference."""
+        """After an uncertain create: the document dated from its issue date to the next day (inFakt may date it
+        by its own, Warsaw, calendar), of that buyer, carrying our marker in its notes (matched here: inFakt has
+        no filter for notes). The gross total is not required to match: a difference is caught after adoption."""
         _, resource = self._resource(correction)
-        params = {"q[invoice_date_eq]": payload.issue_date.isoformat(), "limit": 100, "offset": 0}
+        params = {
+            "q[invoice_date_gteq]": payload.issue_date.isoformat(),
+            "q[invoice_date_lteq]": (payload.issue_date + timedelta(days=1)).isoformat(),
+            "limit": 100,
+            "offset": 0,
+        }
         if payload.buyer.nip:
             params["q[clean_client_nip_eq]"] = payload.buyer.nip
-        marker = f"[ref {payload.reference}]"
+        wanted = marker(payload)
         while True:
             page = self.client.get(f"/{resource}.json", **params)
-            entities = page.get("entities", [])
+            entities = page.get("entities") or []
             for entity in entities:
-                if marker in (entity.get("notes") or "") and entity.get("gross_price") == to_grosze(
-                    payload.total_gross
-                ):
-                    return ExternalInvoice(
-                        uuid=entity["uuid"],
-                        id=str(entity.get("id", "")),
-                        number=entity.get("number", ""),
-                        gross_total=Decimal(entity["gross_price"]) / 100,
-                    )
+                if wanted in (entity.get("notes") or "") and entity.get("uuid"):
+                    return _external(entity, correction=correction)
             params["offset"] += len(entities)
-            if not entities or params["offset"] >= page.get("metainfo", {}).get("total_count", 0):
+            if not entities or params["offset"] >= (page.get("metainfo") or {}).get("total_count", 0):
                 return None
+
+
+def _grosze(value) -> Decimal:
+    return Decimal(int(value)) / 100
+
+
+def _external(data: dict, *, correction: bool) -> ExternalInvoice:
+    """An invoice as inFakt reads it back: number, totals and VAT per rate (a correction: after − before)."""
+    vat_by_rate: dict[str, Decimal] | None = None
+    services = data.get("services") or []
+    if services and all(isinstance(s.get("tax_price"), int) for s in services):
+        vat_by_rate = {}
+        for service in services:
+            sign = -1 if correction and not service.get("correction") else 1
+            symbol = str(service.get("tax_symbol"))
+            vat_by_rate[symbol] = vat_by_rate.get(symbol, Decimal("0.00")) + sign * _grosze(service["tax_price"])
+    orders = ((data.get("transaction_terms") or {}).get("orders")) or []
+    return ExternalInvoice(
+        uuid=data["uuid"],
+        id=str(data.get("id", "")),
+        number=data.get("number") or "",
+        gross_total=_grosze(data.get("gross_price") or 0),
+        vat_total=_grosze(data["tax_price"]) if isinstance(data.get("tax_price"), int) else None,
+        vat_by_rate=vat_by_rate,
+        order_numbers=[str(o.get("number")) for o in orders if isinstance(o, dict) and o.get("number")],
+    )

@@ -27,6 +27,7 @@ def worker(redis_url, settings, tmp_path):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": redis_url,
         "INFAKT_POLL_SECONDS": "0.05",
+        "INFAKT_DOUBT_RECHECK_SECONDS": "0.5",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
@@ -91,3 +92,24 @@ def test_invoice_is_sent_to_infakt_by_a_real_celery_worker(worker, infakt_integr
     assert document.state == "issued", document.sync_last_error
     assert document.number == "1/" + document.issue_date.strftime("%m/%Y")
     assert len(fake_infakt.invoices) == 1
+
+
+def test_a_real_worker_never_creates_twice_when_the_create_answer_is_lost_during_slow_processing(
+    worker, infakt_integration, fake_infakt
+):
+    fake_infakt.processing_seconds = 3  # every create's answer is lost; inFakt lists the invoice 3 s later
+    fake_infakt.faults = {"drop_after_create": 1.0}
+    series = services.series_save(data={"integration": infakt_integration}, series=SeriesFactory())
+    document = services.document_issue(order=OrderFactory(), series=series)
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        document.refresh_from_db()
+        if document.state != "issuing":
+            break
+        assert worker.poll() is None, "the worker exited"
+        time.sleep(0.2)
+
+    assert document.state == "issued", document.sync_last_error
+    assert len(fake_infakt.invoices) == 1
+    assert [path for method, path in fake_infakt.requests if method == "POST"] == ["/api/v3/async/invoices.json"]

@@ -130,6 +130,8 @@ def test_correction_body_has_before_after_pairs_and_the_corrected_invoice():
             corrected_date=date(2026, 11, 25),
             corrected_uuid="uuid-1",
             correction_reason="mistake",
+            correction_reason_text="Błędna ilość",
+            client_id=206667,
         )
     )
     corrective = body["corrective_invoice"]
@@ -140,6 +142,8 @@ def test_correction_body_has_before_after_pairs_and_the_corrected_invoice():
         corrective["corrected_invoice_uuid"],
         corrective["correction_reason"],
     ) == ("1/11/2026", "2026-11-25", "uuid-1", "mistake")
+    assert corrective["client_id"] == 206667
+    assert "Przyczyna korekty: Błędna ilość" in corrective["notes"] and "[ref D7]" in corrective["notes"]
     assert corrective["services"] == [
         {
             "name": "Kubek",
@@ -148,6 +152,7 @@ def test_correction_body_has_before_after_pairs_and_the_corrected_invoice():
             "group": "1",
             "quantity": 2.0,
             "correction": False,
+            "unit_net_price": 4064,
             "gross_price": 9998,
         },
         {
@@ -157,6 +162,7 @@ def test_correction_body_has_before_after_pairs_and_the_corrected_invoice():
             "group": "1",
             "quantity": 1.0,
             "correction": True,
+            "unit_net_price": 4064,
             "gross_price": 4999,
         },
     ]
@@ -198,7 +204,13 @@ def test_corrections_use_the_corrective_endpoints():
         )
     ]
     reference = provider.create(
-        payload(lines=lines, corrected_uuid="x", corrected_number="1/11/2026", corrected_date=date(2026, 11, 25)),
+        payload(
+            lines=lines,
+            corrected_uuid="x",
+            corrected_number="1/11/2026",
+            corrected_date=date(2026, 11, 25),
+            client_id=5,
+        ),
         correction=True,
     )
     assert provider.task_status(reference, correction=True).external_uuid == "u"
@@ -278,7 +290,8 @@ def test_find_pages_by_total_count_and_matches_our_reference():
     )
     found = InfaktProvider(base_url=BASE, api_key=KEY, limiter_key="t5").find(payload(reference="D3"))
     assert found.uuid == "u3" and len(responses.calls) == 2
-    assert "q%5Binvoice_date_eq%5D=2026-11-25" in responses.calls[0].request.url
+    url = responses.calls[0].request.url
+    assert "q%5Binvoice_date_gteq%5D=2026-11-25" in url and "q%5Binvoice_date_lteq%5D=2026-11-26" in url
 
 
 @responses.activate
@@ -287,3 +300,97 @@ def test_the_api_key_never_reaches_the_logs(caplog):
     with caplog.at_level(logging.DEBUG):
         InfaktClient(base_url=BASE, api_key=KEY, limiter_key="t6").get("/clients.json", limit=1)
     assert KEY not in caplog.text and KEY[-4:] not in caplog.text
+
+
+def test_exemption_basis_written_on_the_document_maps_to_infakts_id():
+    from integrations.infakt.fake import VAT_EXEMPTIONS
+    from integrations.infakt.provider import exemption_id
+
+    assert exemption_id("art. 113 ust. 1 i 9 ustawy o VAT", VAT_EXEMPTIONS) == 1
+    assert exemption_id("Art. 43 ust. 1 pkt 29 lit. a ustawy o podatku od towarów i usług", VAT_EXEMPTIONS) == 29
+    assert exemption_id("art. 43 ust. 1 pkt 2", VAT_EXEMPTIONS) == 3  # not pkt 29 or 19
+    assert exemption_id("37", VAT_EXEMPTIONS) == 37
+    assert exemption_id("art. 999", VAT_EXEMPTIONS) is None
+
+
+def test_zw_lines_send_the_exemption_id_and_an_invoice_to_a_receipt_sends_not_income():
+    line = InvoiceLine(
+        name="Kurs",
+        unit="usł.",
+        quantity=Decimal(1),
+        vat_rate="zw",
+        gross_total=Decimal(500),
+        unit_price_gross=Decimal(500),
+    )
+    invoice = invoice_body(payload(lines=[line], vat_exemption_reason=29, receipt_number="PAR/3/11/2026"))["invoice"]
+    assert invoice["vat_exemption_reason"] == 29
+    assert (invoice["receipt_number"], invoice["not_income"]) == ("PAR/3/11/2026", True)
+    plain = invoice_body(payload())["invoice"]
+    assert "vat_exemption_reason" not in plain and "receipt_number" not in plain and "not_income" not in plain
+    with pytest.raises(ProviderRejected) as err:
+        invoice_body(payload(lines=[line]))
+    assert "podstawy zwolnienia" in err.value.message
+
+
+def test_correction_without_a_client_is_never_sent():
+    with pytest.raises(ProviderRejected) as err:
+        correction_body(payload(corrected_uuid="u", corrected_number="1/11/2026", corrected_date=date(2026, 11, 25)))
+    assert err.value.errors == {"client_id": ["client_id required"]}
+
+
+@responses.activate
+def test_a_correction_takes_the_client_id_of_the_corrected_invoice():
+    responses.get(f"{BASE}/invoices/orig.json", json={"uuid": "orig", "client_id": 206667})
+    provider = InfaktProvider(base_url=BASE, api_key=KEY, limiter_key="t7")
+    prepared = provider.prepare(payload(corrected_uuid="orig"), correction=True)
+    assert prepared.client_id == 206667
+
+
+@responses.activate
+def test_a_correction_finds_or_creates_the_client_when_the_original_has_none():
+    responses.get(f"{BASE}/invoices/orig.json", json={"uuid": "orig"})
+    responses.get(f"{BASE}/clients.json", json={"metainfo": {"total_count": 0}, "entities": []})
+    responses.post(f"{BASE}/clients.json", status=201, json={"id": 77})
+    provider = InfaktProvider(base_url=BASE, api_key=KEY, limiter_key="t8")
+    assert provider.prepare(payload(corrected_uuid="orig"), correction=True).client_id == 77
+    assert "q%5Bclean_nip_eq%5D=5252344078" in responses.calls[1].request.url
+    sent = json.loads(responses.calls[2].request.body)["client"]
+    assert (sent["nip"], sent["postal_code"], sent["country"]) == ("5252344078", "00-916", "PL")
+
+
+@responses.activate
+def test_an_unknown_task_reference_is_unknown_not_failed():
+    responses.get(f"{BASE}/async/invoices/status/gone.json", status=404, json={"error": "Nie znaleziono."})
+    status = InfaktProvider(base_url=BASE, api_key=KEY, limiter_key="t9").task_status("gone")
+    assert status.unknown and not status.done
+
+
+@responses.activate
+def test_read_back_vat_per_rate_from_infakts_lines():
+    responses.get(
+        f"{BASE}/invoices/u.json",
+        json={
+            "uuid": "u",
+            "number": "1/11/2026",
+            "gross_price": 2997,
+            "tax_price": 561,
+            "services": [{"tax_symbol": "23", "tax_price": 187}] * 3,
+        },
+    )
+    external = InfaktProvider(base_url=BASE, api_key=KEY, limiter_key="t10").get("u")
+    assert external.vat_by_rate == {"23": Decimal("5.61")} and external.vat_total == Decimal("5.61")
+
+
+def test_the_fake_lists_an_invoice_only_once_its_task_is_processed():
+    from integrations.infakt.fake import FakeInfakt
+
+    now = [1000.0]
+    fake = FakeInfakt(processing_seconds=30, clock=lambda: now[0])
+    body = invoice_body(payload())["invoice"]
+    reference = fake.create(body, correction=False)["invoice_task_reference_number"]
+    assert fake.status(reference)["processing_code"] in (120, 140)
+    assert [inv for inv in fake.invoices.values() if inv["_visible"]] == []
+    now[0] += 31
+    fake.process_due()
+    assert fake.status(reference)["processing_code"] == 201
+    assert [inv["number"] for inv in fake.invoices.values() if inv["_visible"]] == ["1/11/2026"]

@@ -159,3 +159,26 @@ def test_failed_document_shows_infakt_errors_and_ponow(
     page = staff_client.get(reverse("accounting:document_detail", args=[document.pk])).content.decode()
     assert "Nie udało się wystawić dokumentu w inFakt" in page and "Nazwa jest wymagana." in page
     assert "Ponów" in page
+
+
+def test_document_needing_attention_shows_the_check_hint_and_ponow_looks_before_creating(
+    staff_client, infakt_integration, fake_infakt, settings, django_capture_on_commit_callbacks
+):
+    settings.INFAKT_DOUBT_WINDOW_SECONDS = 0  # the window has passed at the first look
+    series = services.series_save(data={"integration": infakt_integration}, series=SeriesFactory())
+    fake_infakt.faults = {"500": 1.0}
+    with django_capture_on_commit_callbacks(execute=True):
+        document = services.document_issue(order=OrderFactory(), series=series)
+    fake_infakt.faults = {}
+    document.refresh_from_db()
+    assert document.state == "attention"
+    page = staff_client.get(reverse("accounting:document_detail", args=[document.pk])).content.decode()
+    assert "Wymaga uwagi" in page and "Sprawdź w inFakt, czy faktura powstała, i ponów." in page
+    assert "Ponów" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(reverse("accounting:document_retry", args=[document.pk]))
+    document.refresh_from_db()
+    assert document.state == "issued" and len(fake_infakt.invoices) == 1
+    gets = [path for method, path in fake_infakt.requests if method == "GET" and path.endswith("/invoices.json")]
+    assert gets  # looked it up before creating
