@@ -1,0 +1,276 @@
+"""Issuing a faktura, paragon or pro forma from an order."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apilo.errors import ApplicationError
+from apilo.validators import normalize_nip
+from orders.models import Order, OrderEventKind, VatRate
+from orders.services import order_event_record
+
+from .. import nbp, numbering, vat
+from ..models import Document, DocumentKind, DocumentLine, DocumentSeries, DocumentState, SyncState
+from ..sync import schedule_sync
+from .errors import DocumentAlreadyIssued, OrderNotInvoiceable, SeriesMisconfigured
+from .receipts import _receipt_print
+
+logger = logging.getLogger(__name__)
+
+SPLIT_PAYMENT_THRESHOLD = Decimal("15000.00")
+
+
+@dataclass
+class LineInput:
+    position: int
+    name: str
+    sku: str
+    ean: str
+    unit: str
+    quantity: Decimal
+    unit_price_gross: Decimal
+    vat_rate: str
+    annex15: bool
+
+
+def _lines_from_order(order: Order) -> list[LineInput]:
+    return [
+        LineInput(
+            position=i,
+            name=item.name,
+            sku=item.sku,
+            ean=item.ean,
+            unit=item.unit,
+            quantity=item.quantity,
+            unit_price_gross=item.unit_price_gross,
+            vat_rate=item.vat_rate,
+            annex15=item.annex15,
+        )
+        for i, item in enumerate(order.items.all(), start=1)
+    ]
+
+
+def _check_series_can_issue(series: DocumentSeries) -> None:
+    if not series.active:
+        raise SeriesMisconfigured(f"Seria „{series.name}” jest nieaktywna.", field="series")
+    if not series.seller_nip:
+        raise SeriesMisconfigured(
+            f"Seria „{series.name}” nie ma NIP sprzedawcy — uzupełnij go w Administracja > Księgowość konfiguracja.",
+            field="series",
+        )
+
+
+def _check_lines(lines: list[LineInput], series: DocumentSeries) -> None:
+    if not lines:
+        raise OrderNotInvoiceable("Zamówienie nie ma pozycji — nie można wystawić dokumentu.", field="items")
+    for line in lines:
+        if line.quantity is None or line.quantity <= 0:
+            raise OrderNotInvoiceable(
+                f"Pozycja „{line.name}” ma ilość {line.quantity} — ilość musi być większa od zera.", field="items"
+            )
+        if line.unit_price_gross < 0:
+            raise OrderNotInvoiceable(f"Pozycja „{line.name}” ma ujemną cenę.", field="items")
+        if line.vat_rate not in VatRate.values:
+            raise OrderNotInvoiceable(f"Pozycja „{line.name}” ma nieznaną stawkę VAT {line.vat_rate}.", field="items")
+        if line.vat_rate == VatRate.ZW and not series.exemption_basis:
+            raise OrderNotInvoiceable(
+                f"Pozycja „{line.name}” ma stawkę „zw” — uzupełnij podstawę zwolnienia z VAT w serii „{series.name}”.",
+                field="series",
+            )
+
+
+def _buyer_from_order(order: Order, *, as_consumer: bool) -> tuple[dict, bool]:
+    is_company = order.buyer_is_company and not as_consumer
+    nip = normalize_nip(order.invoice_nip)
+    if is_company and order.invoice_country == "PL":
+        from stdnum.pl import nip as stdnum_nip
+
+        if not nip or not stdnum_nip.is_valid(nip):
+            raise OrderNotInvoiceable(
+                "Nabywca jest firmą, ale zamówienie nie ma prawidłowego NIP. Popraw NIP w zamówieniu albo wystaw "
+                "fakturę na osobę prywatną.",
+                field="invoice_nip",
+            )
+    name = order.invoice_company_name if is_company else (order.invoice_name or order.customer_name)
+    return {
+        "company_name": order.invoice_company_name if is_company else "",
+        "name": name or order.customer_name,
+        "person": order.invoice_name,
+        "nip": nip if is_company else "",
+        "street": order.invoice_street,
+        "post_code": order.invoice_post_code,
+        "city": order.invoice_city,
+        "country": order.invoice_country,
+        "email": order.customer_email,
+    }, is_company
+
+
+def _live_document(order: Order, kind: str) -> Document | None:
+    return Document.objects.filter(order=order, kind=kind).exclude(state=DocumentState.CANCELLED).order_by("id").first()
+
+
+def _rate_for(currency: str, sale_date: date, manual_rate: Decimal | None):
+    if currency == "PLN":
+        return None
+    if manual_rate is not None:
+        return nbp.rate_manual(currency, sale_date, manual_rate)
+    return nbp.rate_for_sale_date(currency, sale_date)
+
+
+def _build_lines(lines: list[LineInput]) -> list[DocumentLine]:
+    built = []
+    for line in lines:
+        amounts = vat.line_amounts(line.quantity, line.unit_price_gross, line.vat_rate)
+        built.append(
+            DocumentLine(
+                position=line.position,
+                name=line.name,
+                sku=line.sku,
+                ean=line.ean,
+                unit=line.unit,
+                quantity=line.quantity,
+                unit_price_gross=line.unit_price_gross,
+                unit_price_net=amounts.unit_price_net,
+                vat_rate=line.vat_rate,
+                net=amounts.net,
+                vat=amounts.vat,
+                gross=amounts.gross,
+                annex15=line.annex15,
+            )
+        )
+    return built
+
+
+def _fill_totals(document: Document, summary: list[dict]) -> None:
+    summary = vat.summary_with_pln(summary, document.exchange_rate)
+    document.vat_summary = vat.summary_to_json(summary)
+    document.total_net, document.total_vat, document.total_gross = vat.totals(summary)
+    if document.exchange_rate is not None:
+        document.total_vat_pln = sum((row["vat_pln"] for row in summary), Decimal("0.00"))
+    document.amount_in_words = vat.amount_in_words(document.total_gross, document.currency)
+
+
+def document_issue(
+    *,
+    order: Order,
+    series: DocumentSeries,
+    actor=None,
+    additional: bool = False,
+    as_consumer: bool = False,
+    issue_date: date | None = None,
+    sale_date: date | None = None,
+    exchange_rate: Decimal | None = None,
+) -> Document:
+    """Issue a faktura, paragon or pro forma for an order in `series`.
+
+    Refusals (ApplicationError, Polish message) write nothing and consume no number. An existing live document
+    of the same kind raises DocumentAlreadyIssued unless `additional` is set explicitly (the user confirmed it).
+    Foreign currency needs the NBP rate, fetched here before the transaction (or `exchange_rate` typed by hand).
+    """
+    if series.kind == DocumentKind.CORRECTION:
+        raise ApplicationError("Korektę wystawia się z dokumentu (Koryguj), nie z zamówienia.", field="series")
+    _check_series_can_issue(series)
+    existing = _live_document(order, series.kind)
+    if existing and not additional:
+        raise DocumentAlreadyIssued(existing)
+    order = Order.objects.prefetch_related("items").get(pk=order.pk)
+    lines = _lines_from_order(order)
+    _check_lines(lines, series)
+    buyer, buyer_is_company = _buyer_from_order(order, as_consumer=as_consumer)
+    today = timezone.localdate()
+    issue_date = issue_date or today
+    sale_date = sale_date or min(timezone.localtime(order.ordered_at).date(), issue_date)
+    rate = _rate_for(order.currency, sale_date, exchange_rate)
+
+    built_lines = _build_lines(lines)
+    summary = vat.vat_summary((line.vat_rate, line.gross) for line in built_lines)
+    document = Document(
+        kind=series.kind,
+        series=series,
+        order=order,
+        additional=bool(existing) and additional,
+        issue_date=issue_date,
+        sale_date=sale_date,
+        due_date=issue_date + timedelta(days=series.payment_term_days),
+        payment_method=order.payment_method,
+        amount_paid=order.amount_paid,
+        place_of_issue=series.place_of_issue,
+        currency=order.currency,
+        seller=series.seller_snapshot(),
+        buyer=buyer,
+        buyer_is_company=buyer_is_company,
+        order_number=order.number,
+        notes=series.notes,
+        exemption_basis=series.exemption_basis if any(line.vat_rate == VatRate.ZW for line in lines) else "",
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    if series.kind == DocumentKind.INVOICE:
+        # An invoice to an order that already has a receipt is a "faktura do paragonu" (FA(3) FP=1).
+        document.issued_to_receipt = _live_document(order, DocumentKind.RECEIPT) is not None
+    if rate is not None:
+        document.exchange_rate = rate.mid
+        document.exchange_rate_table = rate.table_no
+        document.exchange_rate_date = rate.effective_date
+    _fill_totals(document, summary)
+    total_pln = document.total_gross * (document.exchange_rate or 1)
+    document.split_payment = (
+        document.kind != DocumentKind.RECEIPT
+        and buyer_is_company
+        and total_pln > SPLIT_PAYMENT_THRESHOLD
+        and any(line.annex15 for line in lines)
+    )
+    try:
+        with transaction.atomic():
+            # The order row lock serialises issuing for one order: a double click waits, then finds the first.
+            Order.objects.select_for_update().filter(pk=order.pk).first()
+            existing = _live_document(order, series.kind)
+            if existing and not additional:
+                raise DocumentAlreadyIssued(existing)
+            document.additional = bool(existing)
+            if series.integration_id:
+                # Numbered by the accounting service: the row exists (issuing) before any call goes out.
+                document.integration_id = series.integration_id
+                document.state, document.sync_state = DocumentState.ISSUING, SyncState.PENDING
+            else:
+                document.number, document.period, document.sequence = _allocate(series, issue_date)
+            document.save()
+            if document.integration_id:
+                schedule_sync(document)
+            for line in built_lines:
+                line.document = document
+            DocumentLine.objects.bulk_create(built_lines)
+            if document.kind == DocumentKind.RECEIPT and series.printer_id:
+                _receipt_print(document, series.printer)
+            order_event_record(
+                order=order,
+                kind=OrderEventKind.DOCUMENT_ISSUED,
+                actor=actor,
+                payload={
+                    "document": document.pk,
+                    "number": document.number,
+                    "kind": document.kind,
+                    "additional": document.additional,
+                },
+            )
+    except IntegrityError:
+        existing = _live_document(order, series.kind)
+        if existing and not additional:
+            raise DocumentAlreadyIssued(existing) from None
+        raise
+    logger.info("document issued", extra={"document": document.number, "order": order.number})
+    return document
+
+
+def _allocate(series: DocumentSeries, day: date) -> tuple[str, str, int]:
+    # Locks the series' counter; a number already taken in this series (after a format or reset change) is skipped,
+    # so a number is never issued twice.
+    while True:
+        number, period, sequence = numbering.number_allocate(series=series, day=day)
+        if not Document.objects.filter(series=series, number=number).exists():
+            return number, period, sequence
