@@ -5,11 +5,20 @@ Every public name is re-exported here: `from accounting import services; service
 """
 
 from .cancellation import document_cancel, document_delivery_reasons
-from .corrections import LineChange, document_chain_current_lines, document_correct, document_current_lines
+from .corrections import (
+    LineChange,
+    document_chain,
+    document_chain_current_lines,
+    document_chain_head,
+    document_chain_root,
+    document_correct,
+    document_current_lines,
+)
 from .errors import DocumentAlreadyIssued, OrderNotInvoiceable, SeriesMisconfigured, Unprocessable
-from .issuing import SPLIT_PAYMENT_THRESHOLD, LineInput, document_issue
+from .issuing import LineInput, document_issue
 from .pdf import document_pdf
 from .receipts import RECEIPT_PAYMENTS
+from .rules import SPLIT_PAYMENT_THRESHOLD
 from .series import (
     DEFAULT_SERIES_NAMES,
     SERIES_FIELDS,
@@ -31,7 +40,10 @@ __all__ = [
     "SeriesMisconfigured",
     "Unprocessable",
     "document_cancel",
+    "document_chain",
     "document_chain_current_lines",
+    "document_chain_head",
+    "document_chain_root",
     "document_correct",
     "document_current_lines",
     "document_delivery_reasons",

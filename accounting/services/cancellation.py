@@ -52,9 +52,7 @@ def document_cancel(*, document: Document, reason: str, actor=None) -> Document:
         raise ApplicationError("Podaj powód anulowania.", field="reason")
     delivered = document_delivery_reasons(document)
     if delivered:
-        raise Conflict(
-            f"{DELIVERED_MESSAGE} Powód: {'; '.join(delivered)}.", extra={"reasons": delivered}
-        )
+        raise Conflict(f"{DELIVERED_MESSAGE} Powód: {'; '.join(delivered)}.", extra={"reasons": delivered})
     if document.corrections.exclude(state=DocumentState.CANCELLED).exists():
         raise Conflict("Dokument ma korekty — najpierw anuluj korekty albo wystaw kolejną korektę.")
     fields = DOCUMENT_STATES.move(document, DocumentState.CANCELLED)

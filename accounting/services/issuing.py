@@ -12,18 +12,17 @@ from django.utils import timezone
 
 from apilo.errors import ApplicationError
 from apilo.validators import normalize_nip
-from orders.models import Order, OrderEventKind, VatRate
+from orders.models import Order, OrderEventKind, VatRate, normalize_vat_id
 from orders.services import order_event_record
 
 from .. import nbp, numbering, vat
 from ..models import Document, DocumentKind, DocumentLine, DocumentSeries, DocumentState, SyncState
 from ..sync import schedule_sync
+from . import rules
 from .errors import DocumentAlreadyIssued, OrderNotInvoiceable, SeriesMisconfigured
-from .receipts import _receipt_print
+from .receipts import _receipt_print, check_receipt_can_issue, receipt_for_invoice
 
 logger = logging.getLogger(__name__)
-
-SPLIT_PAYMENT_THRESHOLD = Decimal("15000.00")
 
 
 @dataclass
@@ -85,9 +84,10 @@ def _check_lines(lines: list[LineInput], series: DocumentSeries) -> None:
             )
 
 
-def _buyer_from_order(order: Order, *, as_consumer: bool) -> tuple[dict, bool]:
+def _buyer_from_order(order: Order, *, as_consumer: bool, kind: str) -> tuple[dict, bool]:
     is_company = order.buyer_is_company and not as_consumer
     nip = normalize_nip(order.invoice_nip)
+    vat_id = normalize_vat_id(order.invoice_vat_id) if is_company else ""
     if is_company and order.invoice_country == "PL":
         from stdnum.pl import nip as stdnum_nip
 
@@ -98,28 +98,44 @@ def _buyer_from_order(order: Order, *, as_consumer: bool) -> tuple[dict, bool]:
                 field="invoice_nip",
             )
     name = order.invoice_company_name if is_company else (order.invoice_name or order.customer_name)
-    return {
+    buyer = {
         "company_name": order.invoice_company_name if is_company else "",
         "name": name or order.customer_name,
         "person": order.invoice_name,
         "nip": nip if is_company else "",
+        "vat_id": vat_id,
         "street": order.invoice_street,
         "post_code": order.invoice_post_code,
         "city": order.invoice_city,
         "country": order.invoice_country,
         "email": order.customer_email,
-    }, is_company
+    }
+    if kind == DocumentKind.INVOICE:
+        missing = rules.missing_address(buyer)
+        if missing:
+            raise OrderNotInvoiceable(
+                f"Faktura VAT wymaga adresu nabywcy — w zamówieniu brakuje: {', '.join(lab for _, lab in missing)}. "
+                "Uzupełnij adres do faktury.",
+                field=f"invoice_{missing[0][0]}",
+            )
+    return buyer, is_company
 
 
 def _live_document(order: Order, kind: str) -> Document | None:
     return Document.objects.filter(order=order, kind=kind).exclude(state=DocumentState.CANCELLED).order_by("id").first()
 
 
-def _rate_for(currency: str, sale_date: date, manual_rate: Decimal | None):
+def _rate_for(currency: str, sale_date: date, manual: dict):
     if currency == "PLN":
         return None
-    if manual_rate is not None:
-        return nbp.rate_manual(currency, sale_date, manual_rate)
+    if manual.get("exchange_rate") is not None:
+        return nbp.rate_manual(
+            currency,
+            sale_date,
+            manual["exchange_rate"],
+            manual.get("exchange_rate_table", ""),
+            manual.get("exchange_rate_date"),
+        )
     return nbp.rate_for_sale_date(currency, sale_date)
 
 
@@ -166,12 +182,16 @@ def document_issue(
     issue_date: date | None = None,
     sale_date: date | None = None,
     exchange_rate: Decimal | None = None,
+    exchange_rate_table: str = "",
+    exchange_rate_date: date | None = None,
 ) -> Document:
     """Issue a faktura, paragon or pro forma for an order in `series`.
 
     Refusals (ApplicationError, Polish message) write nothing and consume no number. An existing live document
     of the same kind raises DocumentAlreadyIssued unless `additional` is set explicitly (the user confirmed it).
-    Foreign currency needs the NBP rate, fetched here before the transaction (or `exchange_rate` typed by hand).
+    The date of sale defaults to the shipment, else the payment of a prepaid order, else the issue date; the NBP
+    rate (fetched here before the transaction, or typed by hand with its table) follows the date of sale.
+    The returned document carries `warnings` (e.g. a late issue) for the form and the API to show.
     """
     if series.kind == DocumentKind.CORRECTION:
         raise ApplicationError("Korektę wystawia się z dokumentu (Koryguj), nie z zamówienia.", field="series")
@@ -180,13 +200,27 @@ def document_issue(
     if existing and not additional:
         raise DocumentAlreadyIssued(existing)
     order = Order.objects.prefetch_related("items").get(pk=order.pk)
+    if series.kind == DocumentKind.RECEIPT:
+        check_receipt_can_issue(series, order)
     lines = _lines_from_order(order)
     _check_lines(lines, series)
-    buyer, buyer_is_company = _buyer_from_order(order, as_consumer=as_consumer)
-    today = timezone.localdate()
-    issue_date = issue_date or today
-    sale_date = sale_date or min(timezone.localtime(order.ordered_at).date(), issue_date)
-    rate = _rate_for(order.currency, sale_date, exchange_rate)
+    buyer, buyer_is_company = _buyer_from_order(order, as_consumer=as_consumer, kind=series.kind)
+    receipt = None
+    if series.kind == DocumentKind.INVOICE:
+        receipt = receipt_for_invoice(order, buyer=buyer, buyer_is_company=buyer_is_company)
+    issue_date = issue_date or timezone.localdate()
+    sale_date = sale_date or rules.default_sale_date(order, issue_date)
+    warnings = rules.sale_date_warnings(sale_date, issue_date)
+    rate = _rate_for(
+        order.currency,
+        sale_date,
+        {
+            "exchange_rate": exchange_rate,
+            "exchange_rate_table": exchange_rate_table,
+            "exchange_rate_date": exchange_rate_date,
+        },
+    )
+    paid_on = rules.order_paid_on(order) if order.amount_paid > 0 else None
 
     built_lines = _build_lines(lines)
     summary = vat.vat_summary((line.vat_rate, line.gross) for line in built_lines)
@@ -200,6 +234,7 @@ def document_issue(
         due_date=issue_date + timedelta(days=series.payment_term_days),
         payment_method=order.payment_method,
         amount_paid=order.amount_paid,
+        payment_date=paid_on,
         place_of_issue=series.place_of_issue,
         currency=order.currency,
         seller=series.seller_snapshot(),
@@ -210,20 +245,20 @@ def document_issue(
         exemption_basis=series.exemption_basis if any(line.vat_rate == VatRate.ZW for line in lines) else "",
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    if series.kind == DocumentKind.INVOICE:
-        # An invoice to an order that already has a receipt is a "faktura do paragonu" (FA(3) FP=1).
-        document.issued_to_receipt = _live_document(order, DocumentKind.RECEIPT) is not None
+    # An invoice to an order that already has a receipt is a "faktura do paragonu" (FA(3) FP=1).
+    document.receipt_document = receipt
+    document.issued_to_receipt = receipt is not None
     if rate is not None:
         document.exchange_rate = rate.mid
         document.exchange_rate_table = rate.table_no
         document.exchange_rate_date = rate.effective_date
     _fill_totals(document, summary)
-    total_pln = document.total_gross * (document.exchange_rate or 1)
-    document.split_payment = (
-        document.kind != DocumentKind.RECEIPT
-        and buyer_is_company
-        and total_pln > SPLIT_PAYMENT_THRESHOLD
-        and any(line.annex15 for line in lines)
+    document.split_payment = document.kind != DocumentKind.RECEIPT and rules.split_payment_applies(
+        buyer_is_company=buyer_is_company,
+        kind=rules.transaction_kind(buyer),
+        lines=lines,
+        total_gross=document.total_gross,
+        exchange_rate=document.exchange_rate,
     )
     try:
         with transaction.atomic():
@@ -236,7 +271,7 @@ def document_issue(
             if series.integration_id:
                 # Numbered by the accounting service: the row exists (issuing) before any call goes out.
                 document.integration_id = series.integration_id
-                document.state, document.sync_state = DocumentState.ISSUING, SyncState.PENDING
+                document.state, document.sync_state = DocumentState.ISSUING, SyncState.PENDING  # a new row
             else:
                 document.number, document.period, document.sequence = _allocate(series, issue_date)
             document.save()
@@ -264,6 +299,7 @@ def document_issue(
             raise DocumentAlreadyIssued(existing) from None
         raise
     logger.info("document issued", extra={"document": document.number, "order": order.number})
+    document.warnings = warnings
     return document
 
 

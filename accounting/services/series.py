@@ -69,6 +69,12 @@ def series_save(*, data: dict, series: DocumentSeries | None = None) -> Document
             raise ApplicationError("Drukarkę fiskalną przypisuje się tylko do serii paragonów.", field="printer")
         if series.printer.kind != "posnet":
             raise ApplicationError("Paragony drukuje drukarka fiskalna (Posnet).", field="printer")
+    if series.kind == DocumentKind.RECEIPT and series.active and not series.printer_id:
+        raise ApplicationError(
+            "Seria paragonów musi mieć drukarkę fiskalną — bez niej paragon nie trafia do kasy. Wybierz drukarkę "
+            "albo zapisz serię jako nieaktywną.",
+            field="printer",
+        )
     if series.integration_id:
         if series.kind == DocumentKind.RECEIPT:
             raise ApplicationError(
@@ -124,12 +130,12 @@ def series_setup_defaults(*, seller: dict) -> list[DocumentSeries]:
                 "number_format": DEFAULT_FORMATS[kind],
                 "reset": "monthly",
                 "is_default": True,
+                # A receipt series prints on a fiscal printer: it becomes active once a printer is chosen.
+                "active": kind != DocumentKind.RECEIPT,
             }
         )
         for kind, name in DEFAULT_SERIES_NAMES.items()
     ]
-
-
 
 
 def _norm(value: str) -> str:

@@ -16,7 +16,7 @@ from accounting.models import Document
 from tests.factories import OrderFactory, SeriesFactory
 
 pytestmark = pytest.mark.django_db
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "ksef"
+REFERENCE = Path(__file__).resolve().parent / "ksef_reference"  # copies of the Ministry files (schema, examples)
 B2B = {"invoice_company_name": "Żółw Sp. z o.o.", "invoice_nip": "5252344078"}
 Q = {"f": ksef.NS}
 
