@@ -33,14 +33,15 @@ def order_shipped_on(order: Order) -> date | None:
 
 
 def order_paid_on(order: Order) -> date | None:
-    """The day the order was (fully) paid: the first change of its payment status to paid; an order that came in
-    already paid was paid when it was placed. None when nothing is paid."""
+    """The day the order was paid: the first change of its payment status to paid (for a partly paid order: to
+    partly paid); an order that came in already paid was paid when it was placed. None when nothing is paid."""
     if order.amount_paid <= 0 and order.payment_status not in PAID:
         return None
+    targets = PAID if order.payment_status in PAID else (PaymentStatus.PARTIAL, *PAID)
     for event in OrderEvent.objects.filter(order=order, kind=OrderEventKind.PAYMENT_STATUS_CHANGED).order_by(
         "created_at", "id"
     ):
-        if (event.payload or {}).get("to") in PAID:
+        if (event.payload or {}).get("to") in targets:
             return timezone.localtime(event.created_at).date()
     return timezone.localtime(order.ordered_at).date()
 
