@@ -294,6 +294,7 @@ class DocumentDetailView(StaffRequiredMixin, TypedErrorsMixin, View):
             {
                 **selectors.document_context(document),
                 "corrections": document.corrections.order_by("id"),
+                "delivery_reasons": services.document_delivery_reasons(document),
                 "offer_additional": request.GET.get("order_series"),
                 # one token per rendered form: a double click sends one e-mail
                 "send_token": uuid.uuid4().hex,
