@@ -34,11 +34,21 @@ def document_delivery_reasons(document: Document) -> list[str]:
     job = PrintJob.objects.filter(idempotency_key=f"receipt-document-{document.pk}").first()
     if job is not None and (job.state in PRINTED_JOB_STATES or (job.result or {}).get("receipt_number")):
         reasons.append("paragon został wydrukowany na drukarce fiskalnej")
-    if document.integration_id or document.external_uuid or document.external_id:
+    if _reached_accounting_service(document):
         reasons.append("został przekazany do serwisu księgowego")
     if any(getattr(document, field, None) for field in KSEF_SUBMISSION_FIELDS):
         reasons.append("został wysłany do KSeF")
     return reasons
+
+
+def _reached_accounting_service(document: Document) -> bool:
+    """Synced, being synced, or possibly created there. Only a document the service refused outright (failed, with
+    no trace of it in the service and no doubt) never reached it."""
+    if document.external_uuid or document.external_id or document.external_task_ref:
+        return True
+    if document.sync_in_doubt or getattr(document, "sync_doubt_since", None):
+        return True
+    return bool(document.integration_id) and document.state != DocumentState.FAILED
 
 
 @transaction.atomic

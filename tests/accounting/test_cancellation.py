@@ -84,3 +84,12 @@ def test_cancelled_documents_are_never_exported_to_ksef(staff_api, invoice):
     response = staff_api.get(f"/api/documents/{invoice.pk}/ksef/")
     assert response.status_code == 422
     assert "Anulowany" in response.json()["errors"][0]["reason"]
+
+
+def test_an_invoice_the_accounting_service_refused_outright_can_be_cancelled(invoice, infakt_integration):
+    Document.objects.filter(pk=invoice.pk).update(integration=infakt_integration, state="failed")
+    invoice.refresh_from_db()
+    assert services.document_delivery_reasons(invoice) == []
+    Document.objects.filter(pk=invoice.pk).update(sync_in_doubt=True)
+    invoice.refresh_from_db()
+    assert services.document_delivery_reasons(invoice) == ["został przekazany do serwisu księgowego"]
