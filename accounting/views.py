@@ -305,6 +305,13 @@ class DocumentDetailView(StaffRequiredMixin, TypedErrorsMixin, View):
         )
 
 
+class DocumentErrorsMixin(TypedErrorsMixin):
+    """A refusal on a document's action is shown on the document's page."""
+
+    def get_error_url(self):
+        return reverse("accounting:document_detail", args=[self.kwargs["pk"]])
+
+
 class DocumentStateView(StaffRequiredMixin, TypedErrorsMixin, View):
     """What the preview polls while an accounting service is numbering the document."""
 
@@ -320,7 +327,7 @@ class DocumentStateView(StaffRequiredMixin, TypedErrorsMixin, View):
         )
 
 
-class DocumentRetrySyncView(StaffRequiredMixin, TypedErrorsMixin, View):
+class DocumentRetrySyncView(StaffRequiredMixin, DocumentErrorsMixin, View):
     def post(self, request, pk):
         from .sync import document_sync_retry
 
@@ -329,7 +336,7 @@ class DocumentRetrySyncView(StaffRequiredMixin, TypedErrorsMixin, View):
         return redirect("accounting:document_detail", pk=document.pk)
 
 
-class DocumentPdfView(StaffRequiredMixin, TypedErrorsMixin, View):
+class DocumentPdfView(StaffRequiredMixin, DocumentErrorsMixin, View):
     def get(self, request, pk):
         document = get_object_or_404(Document, pk=pk)
         if document.state in ("issuing", "failed") and not document.pdf:
@@ -347,7 +354,7 @@ def _xml_filename(document) -> str:
     return f"{document.number.replace('/', '_')}.xml"
 
 
-class DocumentKsefView(StaffRequiredMixin, TypedErrorsMixin, View):
+class DocumentKsefView(StaffRequiredMixin, DocumentErrorsMixin, View):
     """Pobierz XML (KSeF): the FA(3) file, only when it passes the schema and the arithmetic checks."""
 
     def get(self, request, pk):
@@ -399,7 +406,7 @@ class DocumentKsefZipView(StaffRequiredMixin, TypedErrorsMixin, View):
         return response
 
 
-class DocumentSendView(StaffRequiredMixin, TypedErrorsMixin, View):
+class DocumentSendView(StaffRequiredMixin, DocumentErrorsMixin, View):
     """Send the document to the buyer by hand. The form's token makes a double click one message."""
 
     def post(self, request, pk):
@@ -419,7 +426,7 @@ class DocumentSendView(StaffRequiredMixin, TypedErrorsMixin, View):
         return redirect("accounting:document_detail", pk=pk)
 
 
-class DocumentCancelView(StaffRequiredMixin, TypedErrorsMixin, View):
+class DocumentCancelView(StaffRequiredMixin, DocumentErrorsMixin, View):
     def get(self, request, pk):
         document = get_object_or_404(Document, pk=pk)
         return render(request, "accounting/document_cancel.html", {"document": document, "form": CancelForm()})

@@ -3,13 +3,14 @@
 `TypedErrorsMixin` on a class-based view:
 - inside the view, `self.form_error(form, err)` puts the error on the field it names (or on the form);
 - any ApplicationError the view does not handle itself becomes an error message and a redirect to
-  `get_error_url()` (the same page by default) instead of a 500.
+  `get_error_url()` (the same page for a GET, the sending page for a POST) instead of a 500.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from .errors import ApplicationError
 
@@ -24,7 +25,17 @@ class TypedErrorsMixin:
         form_error(form, err)
 
     def get_error_url(self) -> str:
-        return self.request.path
+        """Where to show the message: the same page for a GET, the page the form was sent from (same host only)
+        for anything else, so a POST-only URL is never the target."""
+        request = self.request
+        if request.method == "GET":
+            return request.path
+        referer = request.META.get("HTTP_REFERER", "")
+        if referer and url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return referer
+        return "/"
 
     def application_error(self, err: ApplicationError):
         messages.error(self.request, err.message)

@@ -101,11 +101,23 @@ class _Refusing(TypedErrorsMixin, View):
 def test_a_typed_error_a_view_does_not_catch_becomes_a_message_not_a_500():
     from django.contrib.messages.storage.fallback import FallbackStorage
 
-    request = RequestFactory().post("/ksiegowosc/dokumenty/1/ponow/")
+    request = RequestFactory().post("/ksiegowosc/dokumenty/1/ponow/", HTTP_REFERER="http://testserver/ksiegowosc/")
     request.session = {}
     request._messages = FallbackStorage(request)
     response = _Refusing.as_view()(request)
-    assert response.status_code == 302 and response.url == "/ksiegowosc/dokumenty/1/ponow/"
+    assert response.status_code == 302 and response.url == "http://testserver/ksiegowosc/"  # the sending page
     assert [m.message for m in get_messages(request)] == [
         "Niedozwolona zmiana stanu dokumentu: „Anulowany” → „Wystawiony”."
     ]
+
+
+def test_a_refused_pdf_of_a_document_awaiting_its_service_is_a_message_on_the_document_page(
+    staff_client, infakt_integration
+):
+    from accounting.models import Document
+
+    invoice = services.document_issue(order=OrderFactory(), series=SeriesFactory())
+    Document.objects.filter(pk=invoice.pk).update(integration=infakt_integration, state="attention", pdf="")
+    response = staff_client.get(f"/ksiegowosc/dokumenty/{invoice.pk}/pdf/", follow=True)
+    assert response.redirect_chain[-1][0] == f"/ksiegowosc/dokumenty/{invoice.pk}/"
+    assert "będzie dostępny po nadaniu numeru" in response.content.decode()
