@@ -196,3 +196,27 @@ def test_any_partial_corrections_then_a_full_return_leave_every_line_and_the_sum
     for correction in documents[1:]:
         for line in correction.lines.all():
             assert line.quantity >= 0 and line.gross >= 0
+
+
+def test_correction_page_offers_the_reason_kind_and_the_current_quantities(staff_client, invoice):
+    services.document_correct(
+        document=invoice, reason="Zwrot 1 kubka", changes=[services.LineChange(position=1, quantity=Decimal(3))]
+    )
+    page = staff_client.get(f"/ksiegowosc/dokumenty/{invoice.pk}/koryguj/").content.decode()
+    assert "Rodzaj przyczyny" in page and "Pomyłka" in page
+    assert 'name="qty_1"' in page and 'value="3"' in page  # the current state, not the original 4
+    response = staff_client.post(
+        f"/ksiegowosc/dokumenty/{invoice.pk}/koryguj/",
+        {
+            "reason": "Błąd w cenie",
+            "reason_code": "mistake",
+            "qty_1": "3",
+            "price_1": "45.00",
+            "qty_2": "3",
+            "price_2": "18.90",
+            "series": Document.objects.get(kind="correction").series_id,
+        },
+    )
+    assert response.status_code == 302
+    latest = Document.objects.filter(kind="correction").order_by("-id").first()
+    assert latest.correction_reason_code == "mistake" and latest.lines.get().quantity_before == Decimal(3)

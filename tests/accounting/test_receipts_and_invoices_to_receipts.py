@@ -81,3 +81,40 @@ def test_receipt_pdf_is_titled_non_fiscal_copy():
     text = pdf_text(receipt)
     assert text.startswith("Dokument niefiskalny — kopia paragonu")
     assert Decimal(receipt.total_gross) > 0
+
+
+def test_receipt_series_page_requires_a_fiscal_printer(admin_client):
+    from django.urls import reverse
+
+    from accounting.models import DocumentSeries
+    from tests.factories import SELLER, fiscal_printer
+
+    form = {
+        **SELLER,
+        "kind": "receipt",
+        "name": "Paragony sklep",
+        "number_format": "PS/{nr}/{mm}/{rrrr}",
+        "reset": "monthly",
+        "start_number": "1",
+        "seller_country": "PL",
+        "payment_term_days": "0",
+        "active": "on",
+    }
+    page = admin_client.get(reverse("accounting:series_create") + "?kind=receipt").content.decode()
+    assert "Drukarka fiskalna" in page
+    response = admin_client.post(reverse("accounting:series_create"), form)
+    assert response.status_code == 400 and "musi mieć drukarkę fiskalną" in response.content.decode()
+    assert not DocumentSeries.objects.filter(name="Paragony sklep").exists()
+    response = admin_client.post(reverse("accounting:series_create"), {**form, "printer": fiscal_printer().pk})
+    assert response.status_code == 302
+    assert DocumentSeries.objects.get(name="Paragony sklep").printer is not None
+
+
+def test_default_setup_leaves_the_receipt_series_inactive_until_a_printer_is_chosen():
+    from accounting.models import DocumentSeries
+    from tests.factories import SELLER
+
+    services.series_setup_defaults(seller={**SELLER, "seller_country": "PL"})
+    receipt = DocumentSeries.objects.get(kind="receipt")
+    assert receipt.active is False and receipt.printer is None
+    assert DocumentSeries.objects.get(kind="invoice").active is True
