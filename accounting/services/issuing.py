@@ -201,40 +201,29 @@ def document_issue(
         raise DocumentAlreadyIssued(existing)
     order = Order.objects.prefetch_related("items").get(pk=order.pk)
     if series.kind == DocumentKind.RECEIPT:
-        check_receipt_can_issue(series, order)
+        check_receipt_can_issue(series, order)  # a fiscal printer, PLN
     lines = _lines_from_order(order)
     _check_lines(lines, series)
     buyer, buyer_is_company = _buyer_from_order(order, as_consumer=as_consumer, kind=series.kind)
     receipt = None
-    if series.kind == DocumentKind.INVOICE:
+    if series.kind == DocumentKind.INVOICE:  # faktura do paragonu: art. 106b ust. 5
         receipt = receipt_for_invoice(order, buyer=buyer, buyer_is_company=buyer_is_company)
     issue_date = issue_date or timezone.localdate()
     sale_date = sale_date or rules.default_sale_date(order, issue_date)
-    warnings = rules.sale_date_warnings(sale_date, issue_date)
-    rate = _rate_for(
-        order.currency,
-        sale_date,
-        {
-            "exchange_rate": exchange_rate,
-            "exchange_rate_table": exchange_rate_table,
-            "exchange_rate_date": exchange_rate_date,
-        },
-    )
-    paid_on = rules.order_paid_on(order) if order.amount_paid > 0 else None
+    warnings = rules.sale_date_warnings(sale_date, issue_date)  # refuses > 60 days ahead, warns when late
+    manual = {"exchange_rate": exchange_rate, "exchange_rate_table": exchange_rate_table}
+    rate = _rate_for(order.currency, sale_date, {**manual, "exchange_rate_date": exchange_rate_date})
 
-    built_lines = _build_lines(lines)
-    summary = vat.vat_summary((line.vat_rate, line.gross) for line in built_lines)
     document = Document(
         kind=series.kind,
         series=series,
         order=order,
-        additional=bool(existing) and additional,
         issue_date=issue_date,
         sale_date=sale_date,
         due_date=issue_date + timedelta(days=series.payment_term_days),
         payment_method=order.payment_method,
         amount_paid=order.amount_paid,
-        payment_date=paid_on,
+        payment_date=rules.order_paid_on(order) if order.amount_paid > 0 else None,
         place_of_issue=series.place_of_issue,
         currency=order.currency,
         seller=series.seller_snapshot(),
@@ -243,16 +232,16 @@ def document_issue(
         order_number=order.number,
         notes=series.notes,
         exemption_basis=series.exemption_basis if any(line.vat_rate == VatRate.ZW for line in lines) else "",
+        receipt_document=receipt,
+        issued_to_receipt=receipt is not None,  # FA(3) FP=1
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    # An invoice to an order that already has a receipt is a "faktura do paragonu" (FA(3) FP=1).
-    document.receipt_document = receipt
-    document.issued_to_receipt = receipt is not None
     if rate is not None:
         document.exchange_rate = rate.mid
         document.exchange_rate_table = rate.table_no
         document.exchange_rate_date = rate.effective_date
-    _fill_totals(document, summary)
+    built_lines = _build_lines(lines)
+    _fill_totals(document, vat.vat_summary((line.vat_rate, line.gross) for line in built_lines))
     document.split_payment = document.kind != DocumentKind.RECEIPT and rules.split_payment_applies(
         buyer_is_company=buyer_is_company,
         kind=rules.transaction_kind(buyer),
@@ -260,9 +249,18 @@ def document_issue(
         total_gross=document.total_gross,
         exchange_rate=document.exchange_rate,
     )
+    _save_issued(document, built_lines, additional=additional, actor=actor)
+    logger.info("document issued", extra={"document": document.number, "order": order.number})
+    document.warnings = warnings
+    return document
+
+
+def _save_issued(document: Document, built_lines: list[DocumentLine], *, additional: bool, actor) -> None:
+    """Number (or hand to the accounting service), save with its lines, queue the fiscal print, record the event —
+    in one transaction under the order's row lock, so a double click finds the first document."""
+    order, series = document.order, document.series
     try:
         with transaction.atomic():
-            # The order row lock serialises issuing for one order: a double click waits, then finds the first.
             Order.objects.select_for_update().filter(pk=order.pk).first()
             existing = _live_document(order, series.kind)
             if existing and not additional:
@@ -273,7 +271,7 @@ def document_issue(
                 document.integration_id = series.integration_id
                 document.state, document.sync_state = DocumentState.ISSUING, SyncState.PENDING  # a new row
             else:
-                document.number, document.period, document.sequence = _allocate(series, issue_date)
+                document.number, document.period, document.sequence = _allocate(series, document.issue_date)
             document.save()
             if document.integration_id:
                 schedule_sync(document)
@@ -298,9 +296,6 @@ def document_issue(
         if existing and not additional:
             raise DocumentAlreadyIssued(existing) from None
         raise
-    logger.info("document issued", extra={"document": document.number, "order": order.number})
-    document.warnings = warnings
-    return document
 
 
 def _allocate(series: DocumentSeries, day: date) -> tuple[str, str, int]:
