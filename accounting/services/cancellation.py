@@ -17,6 +17,7 @@ from ..states import DOCUMENT_STATES
 DELIVERED_MESSAGE = "Dokument został już przekazany — wystaw korektę."
 # Fields a KSeF sender may add to Document; any of them set means the document went (or is going) to KSeF.
 KSEF_SUBMISSION_FIELDS = ("ksef_number", "ksef_reference_number", "ksef_session_reference", "ksef_submitted_at")
+KSEF_SUBMISSION_RELATIONS = ("ksef_submission", "ksefsubmission", "submission")
 # Print-job states in which the fiscal printer may have printed the receipt.
 PRINTED_JOB_STATES = ("printing", "done", "attention")
 
@@ -38,7 +39,29 @@ def document_delivery_reasons(document: Document) -> list[str]:
         reasons.append("został przekazany do serwisu księgowego")
     if any(getattr(document, field, None) for field in KSEF_SUBMISSION_FIELDS):
         reasons.append("został wysłany do KSeF")
+    else:
+        submission = _ksef_submission(document)
+        if submission is not None and getattr(submission, "state", "") not in ("", "rejected"):
+            reasons.append(
+                "czeka na wysyłkę do KSeF"
+                if getattr(submission, "state", "") == "pending"
+                else "został wysłany do KSeF"
+            )
     return reasons
+
+
+def _ksef_submission(document: Document):
+    """The KSeF sending record (a one-to-one model the KSeF sender adds), if the document has one."""
+    from django.core.exceptions import ObjectDoesNotExist
+
+    for name in KSEF_SUBMISSION_RELATIONS:
+        try:
+            related = getattr(document, name, None)
+        except ObjectDoesNotExist:
+            related = None
+        if related is not None:
+            return related
+    return None
 
 
 def _reached_accounting_service(document: Document) -> bool:

@@ -93,3 +93,16 @@ def test_an_invoice_the_accounting_service_refused_outright_can_be_cancelled(inv
     Document.objects.filter(pk=invoice.pk).update(sync_in_doubt=True)
     invoice.refresh_from_db()
     assert services.document_delivery_reasons(invoice) == ["został przekazany do serwisu księgowego"]
+
+
+def test_a_pending_or_sent_ksef_submission_blocks_cancellation(invoice, monkeypatch):
+    from types import SimpleNamespace
+
+    from accounting.services import cancellation
+
+    monkeypatch.setattr(cancellation, "_ksef_submission", lambda document: SimpleNamespace(state="pending"))
+    assert services.document_delivery_reasons(invoice) == ["czeka na wysyłkę do KSeF"]
+    monkeypatch.setattr(cancellation, "_ksef_submission", lambda document: SimpleNamespace(state="accepted"))
+    assert services.document_delivery_reasons(invoice) == ["został wysłany do KSeF"]
+    monkeypatch.setattr(cancellation, "_ksef_submission", lambda document: SimpleNamespace(state="rejected"))
+    assert services.document_delivery_reasons(invoice) == []
