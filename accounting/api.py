@@ -134,17 +134,31 @@ class DocumentSerializer(serializers.ModelSerializer):
             "total_vat_pln",
             "amount_in_words",
             "split_payment",
+            "payment_date",
+            "receipt_document",
             "corrected_document",
             "correction_reason",
+            "correction_reason_code",
             "additional",
             "cancel_reason",
             "pdf_url",
             "ksef_number",
             "ksef_validation_state",
             "external",
+            "warnings",
             "created_at",
         ]
         read_only_fields = fields
+
+    warnings = serializers.SerializerMethodField()
+
+    def get_warnings(self, document) -> list[str]:
+        """Late issue (art. 106i ust. 1) and anything else issuing noticed, in Polish."""
+        from .services import rules
+
+        if document.kind not in (DocumentKind.INVOICE, DocumentKind.CORRECTION):
+            return []
+        return rules.late_issue_warnings(document.sale_date, document.issue_date)
 
     @extend_schema_field(ExternalSerializer(allow_null=True))
     def get_external(self, document):
@@ -186,6 +200,14 @@ class IssueSerializer(serializers.Serializer):
     exchange_rate = serializers.DecimalField(
         max_digits=10, decimal_places=4, min_value=Decimal("0.0001"), required=False, allow_null=True
     )
+    exchange_rate_table = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    exchange_rate_date = serializers.DateField(required=False, allow_null=True, default=None)
+    sale_date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Data sprzedaży; domyślnie wysyłka zamówienia, inaczej zapłata (przedpłata), inaczej dziś.",
+    )
 
 
 class OrderDocumentsView(APIView):
@@ -203,7 +225,10 @@ class OrderDocumentsView(APIView):
             actor=request.user,
             additional=data["additional"],
             as_consumer=data["as_consumer"],
+            sale_date=data["sale_date"],
             exchange_rate=data.get("exchange_rate"),
+            exchange_rate_table=data["exchange_rate_table"],
+            exchange_rate_date=data["exchange_rate_date"],
         )
         return Response(DocumentSerializer(document, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -223,6 +248,10 @@ class CorrectionLineSerializer(serializers.Serializer):
 
 class CorrectionSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255)
+    reason_code = serializers.ChoiceField(
+        choices=[("mistake", "pomyłka (TypKorekty 1)"), ("other", "inna: zwrot, rabat (TypKorekty 2)")],
+        default="other",
+    )
     series = serializers.PrimaryKeyRelatedField(queryset=DocumentSeries.objects.all(), required=False)
     full_return = serializers.BooleanField(default=False)
     lines = CorrectionLineSerializer(many=True, required=False, default=list)
@@ -280,6 +309,7 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
             full_return=data["full_return"],
             changes=[services.LineChange(**line) for line in data["lines"]],
             actor=request.user,
+            reason_code=data["reason_code"],
         )
         return Response(
             DocumentSerializer(correction, context={"request": request}).data, status=status.HTTP_201_CREATED

@@ -23,7 +23,15 @@ class SeriesForm(forms.ModelForm):
 
     class Meta:
         model = DocumentSeries
-        fields = [*NUMBERING_FIELDS, *SELLER_FIELDS, *BANK_FIELDS, *DEFAULTS_FIELDS, "active", "is_default"]
+        fields = [
+            *NUMBERING_FIELDS,
+            *SELLER_FIELDS,
+            *BANK_FIELDS,
+            *DEFAULTS_FIELDS,
+            "active",
+            "is_default",
+            "printer",
+        ]
         widgets = {
             "notes": forms.Textarea(attrs={"rows": 2}),
             "number_format": forms.TextInput(attrs={"data-preview": "number"}),
@@ -34,13 +42,24 @@ class SeriesForm(forms.ModelForm):
             "seller_company_name_2": "Druga linia nazwy, jeśli nazwa firmy jest długa.",
         }
 
+    def __init__(self, *args, kind=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from devices.models import Printer
+
+        self.kind = kind or self.instance.kind
+        self.fields["printer"].queryset = Printer.objects.filter(kind="posnet")
+        self.fields["printer"].help_text = "Seria paragonów musi mieć drukarkę fiskalną (aktywna seria)."
+
     def sections(self):
-        return [
+        sections = [
             ("Numeracja", [self[f] for f in NUMBERING_FIELDS]),
             ("Sprzedawca", [self[f] for f in SELLER_FIELDS]),
             ("Konto bankowe", [self[f] for f in BANK_FIELDS]),
             ("Ustawienia dokumentu", [self[f] for f in DEFAULTS_FIELDS] + [self["active"], self["is_default"]]),
         ]
+        if self.kind == "receipt":
+            sections.append(("Drukarka fiskalna", [self["printer"]]))
+        return sections
 
 
 class SeriesIntegrationForm(SeriesForm):
@@ -49,17 +68,14 @@ class SeriesIntegrationForm(SeriesForm):
     confirm_mismatch = forms.BooleanField(label="Zapisz mimo różnic z danymi w serwisie", required=False)
 
     class Meta(SeriesForm.Meta):
-        fields = [*SeriesForm.Meta.fields, "integration", "printer"]
+        fields = [*SeriesForm.Meta.fields, "integration"]
         help_texts = {
             **SeriesForm.Meta.help_texts,
             "integration": "inFakt sam numeruje faktury: numer dokumentu zawsze pochodzi z inFakt.",
         }
 
     def sections(self):
-        sections = [*super().sections(), ("Integracja zewnętrzna", [self["integration"], self["confirm_mismatch"]])]
-        if self.instance.kind == "receipt":
-            sections.append(("Drukarka fiskalna", [self["printer"]]))
-        return sections
+        return [*super().sections(), ("Integracja zewnętrzna", [self["integration"], self["confirm_mismatch"]])]
 
 
 class SetupForm(forms.ModelForm):
@@ -93,6 +109,9 @@ class IssueForm(forms.Form):
     exchange_rate = forms.DecimalField(
         required=False, max_digits=10, decimal_places=4, min_value=0.0001, label="Kurs waluty (ręcznie)"
     )
+    exchange_rate_table = forms.CharField(required=False, max_length=30, label="Numer tabeli NBP")
+    exchange_rate_date = forms.DateField(required=False, label="Data tabeli NBP")
+    sale_date = forms.DateField(required=False, label="Data sprzedaży")
 
 
 class CancelForm(forms.Form):
@@ -105,8 +124,20 @@ class CorrectionForm(forms.Form):
     reason = forms.CharField(
         label="Przyczyna korekty", max_length=255, error_messages={"required": "Podaj przyczynę korekty."}
     )
+    reason_code = forms.ChoiceField(
+        label="Rodzaj przyczyny",
+        choices=[
+            ("other", "Inna — zwrot, rabat, zmiana ceny (skutek w dacie korekty)"),
+            ("mistake", "Pomyłka — błąd na fakturze (skutek w dacie faktury pierwotnej)"),
+        ],
+        initial="other",
+        required=False,
+    )
     series = forms.ModelChoiceField(label="Seria korekt", queryset=DocumentSeries.objects.none(), empty_label=None)
     full_return = forms.BooleanField(label="Zwrot całości (wszystkie ilości na 0)", required=False)
+
+    def clean_reason_code(self):
+        return self.cleaned_data.get("reason_code") or "other"
 
     def __init__(self, *args, lines=(), **kwargs):
         super().__init__(*args, **kwargs)

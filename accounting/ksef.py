@@ -16,7 +16,8 @@ from lxml import etree
 from apilo.money import round_money
 
 from . import vat
-from .models import Document, DocumentKind
+from .models import Document, DocumentKind, DocumentState
+from .services import rules
 
 NS = "http://crd.gov.pl/wzor/2025/06/25/13775/"
 ETD = "http://crd.gov.pl/xml/schematy/dziedzinowe/mf/2022/01/05/eD/DefinicjeTypy/"
@@ -26,16 +27,21 @@ SCHEMA_FILES = (
     "ElementarneTypyDanych_v10-0E.xsd",
     "KodyKrajow_v10-0E.xsd",
 )
-# our rate → (P_12 value, P_13 element, P_14 element or None)
-RATE_ELEMENTS = {
-    "23": ("23", "P_13_1", "P_14_1"),
-    "8": ("8", "P_13_2", "P_14_2"),
-    "5": ("5", "P_13_3", "P_14_3"),
-    "0": ("0 KR", "P_13_6_1", None),
-    "zw": ("zw", "P_13_7", None),
-    "np": ("np I", "P_13_8", None),
+# FA(3) P_12 code → (P_13 element, P_14 element or None). Our rate becomes a code by transaction (rules.rate_code):
+# 0 → 0 KR / 0 WDT / 0 EX, np → np I / np II.
+CODE_ELEMENTS = {
+    "23": ("P_13_1", "P_14_1"),
+    "8": ("P_13_2", "P_14_2"),
+    "5": ("P_13_3", "P_14_3"),
+    "0 KR": ("P_13_6_1", None),
+    "0 WDT": ("P_13_6_2", None),
+    "0 EX": ("P_13_6_3", None),
+    "zw": ("P_13_7", None),
+    "np I": ("P_13_8", None),
+    "np II": ("P_13_9", None),
+    "oo": ("P_13_10", None),
 }
-P12_TO_RATE = {value[0]: rate for rate, value in RATE_ELEMENTS.items()}
+CODE_TO_RATE = {"0 KR": "0", "0 WDT": "0", "0 EX": "0", "np I": "np", "np II": "np"}
 TOTAL_ORDER = [
     "P_13_1",
     "P_14_1",
@@ -47,9 +53,14 @@ TOTAL_ORDER = [
     "P_14_3",
     "P_14_3W",
     "P_13_6_1",
+    "P_13_6_2",
+    "P_13_6_3",
     "P_13_7",
     "P_13_8",
+    "P_13_9",
+    "P_13_10",
 ]
+EXPORTABLE_STATES = (DocumentState.ISSUED, DocumentState.ATTENTION)
 PAYMENT_FORMS = {"cash": "1", "card": "2", "transfer": "6", "online": "7"}
 
 
@@ -175,7 +186,13 @@ def _buyer(root, document: Document) -> None:
     podmiot = _sub(root, "Podmiot2")
     ident = _sub(podmiot, "DaneIdentyfikacyjne")
     country = (buyer.get("country") or "PL").upper()
-    if buyer.get("nip") and country == "PL":
+    vat_id = rules.buyer_vat_id(buyer)
+    if vat_id and rules.transaction_kind(buyer) == rules.EU_BUSINESS:
+        # An intra-EU buyer: its EU VAT number (art. 106e ust. 1 pkt 24), prefix and number apart.
+        prefix = vat_id[:2]
+        _sub(ident, "KodUE", prefix)
+        _sub(ident, "NrVatUE", vat_id[2:])
+    elif buyer.get("nip") and country == "PL":
         _sub(ident, "NIP", buyer["nip"])
     elif buyer.get("nip"):
         _sub(ident, "KodKraju", country)
@@ -192,8 +209,9 @@ def _buyer(root, document: Document) -> None:
 
 def _totals(fa, document: Document) -> None:
     values = {}
+    kind = rules.transaction_kind(document.buyer)
     for row in vat.summary_from_json(document.vat_summary):
-        _, p13, p14 = RATE_ELEMENTS[row["rate"]]
+        p13, p14 = CODE_ELEMENTS[rules.rate_code(row["rate"], kind)]
         values[p13] = row["net"]
         if p14:
             values[p14] = row["vat"]
@@ -207,8 +225,10 @@ def _totals(fa, document: Document) -> None:
 
 def _annotations(fa, document: Document) -> None:
     notes = _sub(fa, "Adnotacje")
-    for tag in ("P_16", "P_17", "P_18"):
-        _sub(notes, tag, "2")
+    rates = {line.vat_rate for line in document.lines.all()}
+    _sub(notes, "P_16", "2")
+    _sub(notes, "P_17", "2")
+    _sub(notes, "P_18", "1" if rules.reverse_charge(rates, rules.transaction_kind(document.buyer)) else "2")
     _sub(notes, "P_18A", "1" if document.split_payment else "2")
     exemption = _sub(notes, "Zwolnienie")
     if document.exemption_basis:
@@ -229,7 +249,7 @@ def _line(fa, number: int, *, name, unit, quantity, unit_gross, gross, rate, ann
     _sub(row, "P_8B", _number(quantity))
     _sub(row, "P_9B", _amount(unit_gross))
     _sub(row, "P_11A", _amount(gross))
-    _sub(row, "P_12", RATE_ELEMENTS[rate][0])
+    _sub(row, "P_12", rules.rate_code(rate, rules.transaction_kind(document.buyer)))
     if annex15 and document.split_payment:
         _sub(row, "P_12_Zal_15", "1")
     if document.exchange_rate is not None:
@@ -242,11 +262,18 @@ def _payment(fa, document: Document) -> None:
     if document.kind == DocumentKind.CORRECTION:
         return
     payment = _sub(fa, "Platnosc")
+    paid_on = (document.payment_date or document.issue_date).isoformat()
     if document.amount_paid >= document.total_gross > 0:
         _sub(payment, "Zaplacono", "1")
-        _sub(payment, "DataZaplaty", document.issue_date.isoformat())
-    elif document.due_date:
-        _sub(_sub(payment, "TerminPlatnosci"), "Termin", document.due_date.isoformat())
+        _sub(payment, "DataZaplaty", paid_on)
+    else:
+        if document.amount_paid > 0:
+            _sub(payment, "ZnacznikZaplatyCzesciowej", "1")
+            part = _sub(payment, "ZaplataCzesciowa")
+            _sub(part, "KwotaZaplatyCzesciowej", _amount(document.amount_paid))
+            _sub(part, "DataZaplatyCzesciowej", paid_on)
+        if document.due_date:
+            _sub(_sub(payment, "TerminPlatnosci"), "Termin", document.due_date.isoformat())
     form = PAYMENT_FORMS.get(document.payment_method)
     if form:
         _sub(payment, "FormaPlatnosci", form)
@@ -267,6 +294,15 @@ def build_xml(document: Document) -> bytes:
     """FA(3) XML of an invoice or a correction, UTF-8 without BOM, default namespace as in the MF examples."""
     if document.kind not in (DocumentKind.INVOICE, DocumentKind.CORRECTION):
         raise KsefInvalid([KsefIssue("RodzajFaktury", "Do KSeF trafiają faktury i faktury korygujące.")])
+    if document.state not in EXPORTABLE_STATES:
+        raise KsefInvalid(
+            [
+                KsefIssue(
+                    "Stan",
+                    f"Dokument w stanie „{document.get_state_display()}” nie jest eksportowany do KSeF.",
+                )
+            ]
+        )
     root = etree.Element(f"{{{NS}}}Faktura", nsmap={None: NS, "etd": ETD})
     header = _sub(root, "Naglowek")
     _sub(header, "KodFormularza", "FA", kodSystemowy="FA (3)", wersjaSchemy="1-0E")
@@ -288,9 +324,13 @@ def build_xml(document: Document) -> bytes:
     correction = document.kind == DocumentKind.CORRECTION
     _sub(fa, "RodzajFaktury", "KOR" if correction else "VAT")
     if correction:
-        corrected = document.corrected_document
+        from .services import document_chain_root
+
+        # The corrected invoice is the original one; the earlier corrections are reflected in the "before" rows.
+        corrected = document_chain_root(document.corrected_document)
         _sub(fa, "PrzyczynaKorekty", document.correction_reason[:256])
-        _sub(fa, "TypKorekty", "2")
+        # mistake: the effect goes back to the original invoice's date (1); other (returns, rebates): now (2).
+        _sub(fa, "TypKorekty", "1" if document.correction_reason_code == "mistake" else "2")
         data = _sub(fa, "DaneFaKorygowanej")
         _sub(data, "DataWystFaKorygowanej", corrected.issue_date.isoformat())
         _sub(data, "NrFaKorygowanej", corrected.number)
@@ -369,7 +409,8 @@ def arithmetic_issues(xml: bytes, document: Document) -> list[KsefIssue]:
         quantity = Decimal(row.findtext("f:P_8B", namespaces=q))
         unit_gross = Decimal(row.findtext("f:P_9B", namespaces=q))
         gross = Decimal(row.findtext("f:P_11A", namespaces=q))
-        rate = P12_TO_RATE.get(row.findtext("f:P_12", namespaces=q))
+        code = row.findtext("f:P_12", namespaces=q)
+        rate = CODE_TO_RATE.get(code, code)
         if round_money(quantity * unit_gross) != gross:
             issues.append(
                 KsefIssue(
@@ -381,8 +422,9 @@ def arithmetic_issues(xml: bytes, document: Document) -> list[KsefIssue]:
     if document.kind == DocumentKind.CORRECTION:
         expected = vat.summary_difference(expected, vat.vat_summary(before))
     expected_by_element: dict[str, Decimal] = {}
+    kind = rules.transaction_kind(document.buyer)
     for row in expected:
-        _, p13, p14 = RATE_ELEMENTS[row["rate"]]
+        p13, p14 = CODE_ELEMENTS[rules.rate_code(row["rate"], kind)]
         expected_by_element[p13] = row["net"]
         if p14:
             expected_by_element[p14] = row["vat"]

@@ -184,6 +184,7 @@ class Document(models.Model):
     due_date = models.DateField("termin płatności", null=True, blank=True)
     payment_method = models.CharField("sposób płatności", max_length=20, choices=PaymentMethod.choices, blank=True)
     amount_paid = models.DecimalField("zapłacono", max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    payment_date = models.DateField("data zapłaty", null=True, blank=True)  # FA(3) DataZaplaty: the order's payment
     place_of_issue = models.CharField("miejsce wystawienia", max_length=100, blank=True)
 
     currency = models.CharField("waluta", max_length=3, default="PLN", validators=[validate_currency])
@@ -218,6 +219,15 @@ class Document(models.Model):
 
     # KSeF: the FA(3) export's last validation, and room for the KSeF number and acceptance (UPO) once sent.
     issued_to_receipt = models.BooleanField("faktura do paragonu", default=False)
+    # An invoice to a receipt (art. 106b, FA(3) FP=1) names the receipt it replaces for the buyer.
+    receipt_document = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices_to_receipt",
+        verbose_name="paragon, do którego wystawiono fakturę",
+    )
     ksef_validation_state = models.CharField(
         "walidacja KSeF", max_length=10, blank=True, choices=[("valid", "poprawny"), ("invalid", "błędy")]
     )

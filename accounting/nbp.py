@@ -77,14 +77,34 @@ def rate_for_sale_date(currency: str, sale_date: date) -> ExchangeRate:
     return saved
 
 
-def rate_manual(currency: str, sale_date: date, mid: Decimal) -> ExchangeRate:
-    """A rate typed by the user when NBP cannot be reached (not cached for other documents)."""
+def is_business_day(day: date) -> bool:
+    """A day NBP publishes tables: Monday to Friday, not a Polish public holiday."""
+    import holidays
+
+    return day.weekday() < 5 and day not in holidays.Poland(years=day.year)
+
+
+def rate_manual(currency: str, sale_date: date, mid: Decimal, table_no: str = "", table_date: date | None = None):
+    """A rate typed by the user when NBP cannot be reached (not cached for other documents). It names its NBP table
+    and the table's date, a business day before the sale date (art. 31a) — never a date we invent."""
     if mid is None or mid <= 0:
         raise ApplicationError("Kurs musi być liczbą większą od zera.", field="exchange_rate")
-    return ExchangeRate(
-        currency=currency,
-        effective_date=sale_date - timedelta(days=1),
-        mid=mid,
-        table_no="kurs wpisany ręcznie",
-        manual=True,
-    )
+    table_no = (table_no or "").strip()
+    if not table_no:
+        raise ApplicationError(
+            "Podaj numer tabeli NBP wpisanego kursu, np. 231/A/NBP/2026.", field="exchange_rate_table"
+        )
+    if table_date is None:
+        raise ApplicationError("Podaj datę tabeli NBP wpisanego kursu.", field="exchange_rate_date")
+    if not is_business_day(table_date):
+        raise ApplicationError(
+            f"{table_date:%d.%m.%Y} nie jest dniem roboczym — NBP nie publikuje wtedy tabel.",
+            field="exchange_rate_date",
+        )
+    if table_date >= sale_date:
+        raise ApplicationError(
+            f"Kurs przelicza się według tabeli z ostatniego dnia roboczego przed datą sprzedaży "
+            f"({sale_date:%d.%m.%Y}) — data tabeli musi być wcześniejsza.",
+            field="exchange_rate_date",
+        )
+    return ExchangeRate(currency=currency, effective_date=table_date, mid=mid, table_no=table_no, manual=True)

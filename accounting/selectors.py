@@ -102,20 +102,43 @@ def document_list(params) -> DocumentFilter:
 
 def document_context(document: Document) -> dict:
     """Everything the preview and the PDF show, computed once (templates only display)."""
+    from .services import rules
+    from .services.corrections import document_chain_root
+
+    kind = rules.transaction_kind(document.buyer)
+
+    def label(rate):
+        code = rules.rate_code(rate, kind)
+        return rules.RATE_LABELS.get(code, RATE_LABELS.get(rate, rate))
+
     summary = vat.summary_from_json(document.vat_summary)
     for row in summary:
-        row["label"] = RATE_LABELS.get(row["rate"], row["rate"])
+        row["label"] = label(row["rate"])
     lines = list(document.lines.all())
     for line in lines:
-        line.rate_label = RATE_LABELS.get(line.vat_rate, line.vat_rate)
+        line.rate_label = label(line.vat_rate)
     corrected = document.corrected_document
+    original = document_chain_root(corrected) if corrected else None
+    is_receipt = document.kind == DocumentKind.RECEIPT
+    vat_id = rules.buyer_vat_id(document.buyer)
+    seller_nip = document.seller.get("nip", "")
     return {
+        "pdf_title": "Dokument niefiskalny — kopia paragonu" if is_receipt else document.title,
+        "original": original if original and original.pk != corrected.pk else None,
+        "receipt": document.receipt_document,
+        "reverse_charge": rules.reverse_charge({line.vat_rate for line in lines}, kind),
+        # Intra-EU (WDT, np II): both parties' EU VAT numbers, the seller's with the PL prefix.
+        "eu_vat_ids": {"seller": f"PL{seller_nip}", "buyer": vat_id} if kind == rules.EU_BUSINESS else None,
+        "export": kind == rules.OUTSIDE_EU,
+        "late_issue": rules.late_issue_warnings(document.sale_date, document.issue_date)
+        if document.kind in (DocumentKind.INVOICE, DocumentKind.CORRECTION)
+        else [],
         "document": document,
         "lines": lines,
         "summary": summary,
         "is_correction": document.kind == DocumentKind.CORRECTION,
         "is_proforma": document.kind == DocumentKind.PROFORMA,
-        "is_receipt": document.kind == DocumentKind.RECEIPT,
+        "is_receipt": is_receipt,
         "corrected": corrected,
         "payment_method_label": dict(PaymentMethod.choices).get(document.payment_method, document.payment_method),
         "foreign": document.currency != "PLN",

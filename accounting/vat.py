@@ -16,7 +16,7 @@ from apilo.money import round_money
 from orders.models import VatRate
 
 ZERO = Decimal("0.00")
-RATE_ORDER = ["23", "8", "5", "0", "zw", "np"]
+RATE_ORDER = ["23", "8", "5", "0", "zw", "np", "oo"]
 
 
 def rate_percent(rate: str) -> Decimal:

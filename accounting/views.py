@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views import View
 
 from apilo.errors import ApplicationError
+from apilo.mixins import TypedErrorsMixin
 from apilo.roles import AdminRequiredMixin, StaffRequiredMixin, is_staff_role
 from devices.models import PrintJob
 from orders.models import Order
@@ -26,14 +27,10 @@ from .nbp import RateUnavailable
 PAGE_SIZES = (50, 100, 200)
 
 
-def _form_error(form, err: ApplicationError):
-    form.add_error(err.field if err.field in form.fields else None, err.message)
-
-
 # --- Administracja > Księgowość konfiguracja ---------------------------------------------------------------
 
 
-class SeriesListView(AdminRequiredMixin, View):
+class SeriesListView(AdminRequiredMixin, TypedErrorsMixin, View):
     def get(self, request):
         series = DocumentSeries.objects.order_by("kind", "name")
         return render(
@@ -47,7 +44,7 @@ class SeriesListView(AdminRequiredMixin, View):
         )
 
 
-class SeriesSetupView(AdminRequiredMixin, View):
+class SeriesSetupView(AdminRequiredMixin, TypedErrorsMixin, View):
     def post(self, request):
         form = SetupForm(request.POST)
         if form.is_valid():
@@ -55,7 +52,7 @@ class SeriesSetupView(AdminRequiredMixin, View):
             try:
                 services.series_setup_defaults(seller=data)
             except ApplicationError as err:
-                _form_error(form, err)
+                self.form_error(form, err)
             else:
                 messages.success(request, "Utworzono domyślne serie: faktura, korekta, paragon i pro forma.")
                 return redirect("accounting:series_list")
@@ -71,7 +68,7 @@ class SeriesSetupView(AdminRequiredMixin, View):
         )
 
 
-class SeriesFormView(AdminRequiredMixin, View):
+class SeriesFormView(AdminRequiredMixin, TypedErrorsMixin, View):
     template_name = "accounting/series_form.html"
 
     def _context(self, form, series, kind, mismatches=()):
@@ -96,7 +93,7 @@ class SeriesFormView(AdminRequiredMixin, View):
         initial = {"number_format": "", "reset": "monthly", "payment_term_days": 7, "active": True}
         if template:  # a new series starts with the seller and bank data already used
             initial.update({f: getattr(template, f) for f in SetupForm.Meta.fields})
-        return render(request, self.template_name, self._context(SeriesForm(initial=initial), None, kind))
+        return render(request, self.template_name, self._context(SeriesForm(initial=initial, kind=kind), None, kind))
 
     def post(self, request, pk=None):
         series = get_object_or_404(DocumentSeries, pk=pk) if pk else None
@@ -105,7 +102,7 @@ class SeriesFormView(AdminRequiredMixin, View):
             kind = DocumentKind.INVOICE
         form_class = SeriesIntegrationForm if series else SeriesForm
         instance = DocumentSeries.objects.get(pk=series.pk) if series else DocumentSeries(kind=kind)
-        form = form_class(request.POST, instance=instance)
+        form = form_class(request.POST, instance=instance, kind=kind)
         mismatches = []
         if form.is_valid():
             data = {f: form.cleaned_data[f] for f in form_class.Meta.fields}
@@ -123,14 +120,14 @@ class SeriesFormView(AdminRequiredMixin, View):
                 try:
                     saved = services.series_save(data=data, series=series)
                 except ApplicationError as err:
-                    _form_error(form, err)
+                    self.form_error(form, err)
                 else:
                     messages.success(request, f"Zapisano serię „{saved.name}”.")
                     return redirect("accounting:series_list")
         return render(request, self.template_name, self._context(form, series, kind, mismatches), status=400)
 
 
-class SeriesDeleteView(AdminRequiredMixin, View):
+class SeriesDeleteView(AdminRequiredMixin, TypedErrorsMixin, View):
     def get(self, request, pk):
         series = get_object_or_404(DocumentSeries, pk=pk)
         return render(request, "accounting/series_confirm_delete.html", {"series": series})
@@ -146,7 +143,7 @@ class SeriesDeleteView(AdminRequiredMixin, View):
         return redirect("accounting:series_list")
 
 
-class NumberPreviewView(AdminRequiredMixin, View):
+class NumberPreviewView(AdminRequiredMixin, TypedErrorsMixin, View):
     """Live preview of the next number while the series form is edited."""
 
     def get(self, request):
@@ -186,12 +183,27 @@ def order_documents_panel(request, order) -> str:
             "order": order,
             "series_by_kind": by_kind.items(),
             "documents": selectors.documents_for_order(order.pk),
+            **_default_sale_date(order),
         },
         request=request,
     )
 
 
-class DocumentIssueView(StaffRequiredMixin, View):
+def _default_sale_date(order) -> dict:
+    from .services import rules
+
+    today = timezone.localdate()
+    value = rules.default_sale_date(order, today)
+    if rules.order_shipped_on(order) == value:
+        source = "wysyłka zamówienia"
+    elif value != today:
+        source = "data zapłaty"
+    else:
+        source = "data wystawienia"
+    return {"default_sale_date": value, "default_sale_date_source": source}
+
+
+class DocumentIssueView(StaffRequiredMixin, TypedErrorsMixin, View):
     def post(self, request, order_pk):
         order = get_object_or_404(Order, pk=order_pk)
         form = IssueForm(request.POST)
@@ -206,7 +218,10 @@ class DocumentIssueView(StaffRequiredMixin, View):
                 actor=request.user,
                 additional=data["additional"],
                 as_consumer=data["as_consumer"],
+                sale_date=data["sale_date"],
                 exchange_rate=data["exchange_rate"],
+                exchange_rate_table=data["exchange_rate_table"],
+                exchange_rate_date=data["exchange_rate_date"],
             )
         except services.DocumentAlreadyIssued as err:
             messages.info(request, err.message + " Otwarto istniejący dokument.")
@@ -221,11 +236,15 @@ class DocumentIssueView(StaffRequiredMixin, View):
                     "order": order,
                     "series": data["series"],
                     "error": err.message,
-                    "needs_rate": isinstance(err, RateUnavailable),
+                    "needs_rate": isinstance(err, RateUnavailable)
+                    or err.field in ("exchange_rate", "exchange_rate_table", "exchange_rate_date"),
                     "offer_consumer": err.field == "invoice_nip",
+                    "sale_date": data["sale_date"],
                 },
                 status=400,
             )
+        for warning in getattr(document, "warnings", []):
+            messages.warning(request, warning)
         document.refresh_from_db()  # without a broker the sync has already run after commit
         if document.state == "issuing":
             messages.info(request, "Dokument zapisany i wysłany do serwisu księgowego — numer pojawi się za chwilę.")
@@ -245,7 +264,7 @@ def _page_size(request):
     return size if size in PAGE_SIZES else PAGE_SIZES[0]
 
 
-class DocumentListView(StaffRequiredMixin, View):
+class DocumentListView(StaffRequiredMixin, TypedErrorsMixin, View):
     def get(self, request):
         filterset = selectors.document_list(request.GET)
         queryset = filterset.qs if filterset.is_valid() else Document.objects.none()
@@ -266,7 +285,7 @@ class DocumentListView(StaffRequiredMixin, View):
         )
 
 
-class DocumentDetailView(StaffRequiredMixin, View):
+class DocumentDetailView(StaffRequiredMixin, TypedErrorsMixin, View):
     def get(self, request, pk):
         document = get_object_or_404(Document.objects.select_related("series", "order", "corrected_document"), pk=pk)
         return render(
@@ -275,6 +294,7 @@ class DocumentDetailView(StaffRequiredMixin, View):
             {
                 **selectors.document_context(document),
                 "corrections": document.corrections.order_by("id"),
+                "delivery_reasons": services.document_delivery_reasons(document),
                 "offer_additional": request.GET.get("order_series"),
                 # one token per rendered form: a double click sends one e-mail
                 "send_token": uuid.uuid4().hex,
@@ -285,7 +305,14 @@ class DocumentDetailView(StaffRequiredMixin, View):
         )
 
 
-class DocumentStateView(StaffRequiredMixin, View):
+class DocumentErrorsMixin(TypedErrorsMixin):
+    """A refusal on a document's action is shown on the document's page."""
+
+    def get_error_url(self):
+        return reverse("accounting:document_detail", args=[self.kwargs["pk"]])
+
+
+class DocumentStateView(StaffRequiredMixin, TypedErrorsMixin, View):
     """What the preview polls while an accounting service is numbering the document."""
 
     def get(self, request, pk):
@@ -300,7 +327,7 @@ class DocumentStateView(StaffRequiredMixin, View):
         )
 
 
-class DocumentRetrySyncView(StaffRequiredMixin, View):
+class DocumentRetrySyncView(StaffRequiredMixin, DocumentErrorsMixin, View):
     def post(self, request, pk):
         from .sync import document_sync_retry
 
@@ -309,7 +336,7 @@ class DocumentRetrySyncView(StaffRequiredMixin, View):
         return redirect("accounting:document_detail", pk=document.pk)
 
 
-class DocumentPdfView(StaffRequiredMixin, View):
+class DocumentPdfView(StaffRequiredMixin, DocumentErrorsMixin, View):
     def get(self, request, pk):
         document = get_object_or_404(Document, pk=pk)
         if document.state in ("issuing", "failed") and not document.pdf:
@@ -327,7 +354,7 @@ def _xml_filename(document) -> str:
     return f"{document.number.replace('/', '_')}.xml"
 
 
-class DocumentKsefView(StaffRequiredMixin, View):
+class DocumentKsefView(StaffRequiredMixin, DocumentErrorsMixin, View):
     """Pobierz XML (KSeF): the FA(3) file, only when it passes the schema and the arithmetic checks."""
 
     def get(self, request, pk):
@@ -346,7 +373,7 @@ class DocumentKsefView(StaffRequiredMixin, View):
         return response
 
 
-class DocumentKsefZipView(StaffRequiredMixin, View):
+class DocumentKsefZipView(StaffRequiredMixin, TypedErrorsMixin, View):
     """FA(3) XML of a selection in one ZIP; documents that fail validation are listed in BLEDY.txt, not exported."""
 
     def post(self, request):
@@ -379,7 +406,7 @@ class DocumentKsefZipView(StaffRequiredMixin, View):
         return response
 
 
-class DocumentSendView(StaffRequiredMixin, View):
+class DocumentSendView(StaffRequiredMixin, DocumentErrorsMixin, View):
     """Send the document to the buyer by hand. The form's token makes a double click one message."""
 
     def post(self, request, pk):
@@ -399,7 +426,7 @@ class DocumentSendView(StaffRequiredMixin, View):
         return redirect("accounting:document_detail", pk=pk)
 
 
-class DocumentCancelView(StaffRequiredMixin, View):
+class DocumentCancelView(StaffRequiredMixin, DocumentErrorsMixin, View):
     def get(self, request, pk):
         document = get_object_or_404(Document, pk=pk)
         return render(request, "accounting/document_cancel.html", {"document": document, "form": CancelForm()})
@@ -411,21 +438,30 @@ class DocumentCancelView(StaffRequiredMixin, View):
             try:
                 services.document_cancel(document=document, reason=form.cleaned_data["reason"], actor=request.user)
             except ApplicationError as err:
-                _form_error(form, err)
+                self.form_error(form, err)
             else:
                 messages.success(request, f"Anulowano dokument {document.number}. Numer pozostaje wykorzystany.")
                 return redirect("accounting:document_detail", pk=document.pk)
         return render(request, "accounting/document_cancel.html", {"document": document, "form": form}, status=400)
 
 
-class DocumentCorrectView(StaffRequiredMixin, View):
+class DocumentCorrectView(StaffRequiredMixin, TypedErrorsMixin, View):
+    """Koryguj: always the invoice's current state (after every live correction), whichever document of the chain
+    it was opened from."""
+
     def _lines(self, document):
-        return [line for _, line in sorted(services.document_current_lines(document).items())]
+        return [line for _, line in sorted(services.document_chain_current_lines(document).items())]
+
+    def _context(self, document, form):
+        return {"document": document, "form": form, "head": services.document_chain_head(document)}
+
+    def get_error_url(self):
+        return reverse("accounting:document_detail", args=[self.kwargs["pk"]])
 
     def get(self, request, pk):
         document = get_object_or_404(Document, pk=pk)
         form = CorrectionForm(lines=self._lines(document))
-        return render(request, "accounting/document_correct.html", {"document": document, "form": form})
+        return render(request, "accounting/document_correct.html", self._context(document, form))
 
     def post(self, request, pk):
         document = get_object_or_404(Document, pk=pk)
@@ -450,13 +486,14 @@ class DocumentCorrectView(StaffRequiredMixin, View):
                     actor=request.user,
                     series=data["series"],
                     full_return=data["full_return"],
+                    reason_code=data["reason_code"],
                 )
             except ApplicationError as err:
-                _form_error(form, err)
+                self.form_error(form, err)
             else:
-                messages.success(request, f"Wystawiono korektę {correction.number}.")
+                messages.success(request, f"Wystawiono korektę {correction.display_number}.")
                 return redirect("accounting:document_detail", pk=correction.pk)
-        return render(request, "accounting/document_correct.html", {"document": document, "form": form}, status=400)
+        return render(request, "accounting/document_correct.html", self._context(document, form), status=400)
 
 
 def _selected_documents(request):
@@ -470,7 +507,7 @@ def _selected_documents(request):
 MAX_ZIP_DOCUMENTS = 2000
 
 
-class DocumentZipView(StaffRequiredMixin, View):
+class DocumentZipView(StaffRequiredMixin, TypedErrorsMixin, View):
     """PDFs of the selected documents in one ZIP (each PDF rendered once and stored)."""
 
     def post(self, request):
@@ -490,10 +527,10 @@ class DocumentZipView(StaffRequiredMixin, View):
         return response
 
 
-REGISTER_RATES = ["23", "8", "5", "0", "zw", "np"]
+REGISTER_RATES = ["23", "8", "5", "0", "zw", "np", "oo"]
 
 
-class DocumentRegisterView(StaffRequiredMixin, View):
+class DocumentRegisterView(StaffRequiredMixin, TypedErrorsMixin, View):
     """CSV register for the accountant: the filtered list, one row per document, net and VAT per rate."""
 
     def get(self, request):

@@ -11,7 +11,17 @@ from rest_framework.response import Response
 from apilo.validators import validate_currency, validate_ean, validate_nip
 
 from . import selectors, services
-from .models import Channel, ItemKind, Order, OrderItem, OrderStatus, PaymentMethod, PaymentStatus, VatRate
+from .models import (
+    Channel,
+    ItemKind,
+    Order,
+    OrderItem,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+    VatRate,
+    validate_eu_vat_id,
+)
 
 
 class CustomerSerializer(serializers.Serializer):
@@ -22,7 +32,7 @@ class CustomerSerializer(serializers.Serializer):
 
 
 def _address_serializer(prefix: str, fields: tuple[str, ...]):
-    lengths = {"company_name": 200, "nip": 20, "name": 200, "street": 200, "post_code": 20, "city": 100}
+    lengths = {"company_name": 200, "nip": 20, "vat_id": 20, "name": 200, "street": 200, "post_code": 20, "city": 100}
     attrs = {}
     for name in fields:
         if name == "country":
@@ -39,7 +49,7 @@ def _address_serializer(prefix: str, fields: tuple[str, ...]):
                 max_length=lengths[name],
                 required=False,
                 allow_blank=True,
-                validators=[validate_nip] if name == "nip" else [],
+                validators={"nip": [validate_nip], "vat_id": [validate_eu_vat_id]}.get(name, []),
             )
     return type(f"{prefix.title()}AddressSerializer", (serializers.Serializer,), attrs)
 
@@ -163,7 +173,7 @@ class StatusChangeSerializer(serializers.Serializer):
 class OrderStatusSerializer(serializers.ModelSerializer):
     class Meta:
         model = OrderStatus
-        fields = ["id", "name", "colour", "position", "is_active"]
+        fields = ["id", "name", "colour", "position", "is_active", "marks_shipment"]
 
 
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -27,6 +27,7 @@ class OrderForm(forms.ModelForm):
             "customer_phone",
             "invoice_company_name",
             "invoice_nip",
+            "invoice_vat_id",
             "invoice_name",
             "invoice_street",
             "invoice_post_code",
@@ -92,5 +93,5 @@ class BulkStatusForm(forms.Form):
 class OrderStatusForm(forms.ModelForm):
     class Meta:
         model = OrderStatus
-        fields = ["name", "colour", "is_active"]
+        fields = ["name", "colour", "is_active", "marks_shipment"]
         widgets = {"colour": forms.TextInput(attrs={"type": "color"})}

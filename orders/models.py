@@ -50,6 +50,7 @@ class VatRate(models.TextChoices):
     R0 = "0", "0%"
     ZW = "zw", "zw."
     NP = "np", "np."
+    OO = "oo", "oo (odwrotne obciążenie)"
 
     @classmethod
     def percent(cls, rate: str) -> Decimal:
@@ -63,6 +64,21 @@ class ItemKind(models.TextChoices):
     OTHER = "other", "Inne"
 
 
+def normalize_vat_id(value: str) -> str:
+    return "".join(ch for ch in (value or "").upper() if ch.isalnum())
+
+
+def validate_eu_vat_id(value: str) -> None:
+    """An EU VAT number with its country prefix (python-stdnum checks the format and the check digits)."""
+    from django.core.exceptions import ValidationError
+    from stdnum.eu import vat as eu_vat
+
+    if value and not eu_vat.is_valid(normalize_vat_id(value)):
+        raise ValidationError(
+            "Nieprawidłowy numer VAT UE — podaj go z prefiksem kraju, np. DE123456789.", code="invalid_vat_id"
+        )
+
+
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Kolor w formacie #RRGGBB, np. #1f77b4.")
 
 
@@ -71,6 +87,12 @@ class OrderStatus(models.Model):
     colour = models.CharField("kolor", max_length=7, default="#6c757d", validators=[hex_colour])
     position = models.PositiveIntegerField("kolejność", default=0)
     is_active = models.BooleanField("aktywny", default=True)
+    marks_shipment = models.BooleanField(
+        "oznacza wysyłkę",
+        default=False,
+        help_text="Data, w której zamówienie pierwszy raz otrzymało ten status, jest domyślną datą sprzedaży "
+        "na fakturze (dostawa towaru, art. 19a ustawy o VAT).",
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -110,6 +132,13 @@ class Order(models.Model):
     invoice_post_code = models.CharField("kod pocztowy", max_length=20, blank=True)
     invoice_city = models.CharField("miasto", max_length=100, blank=True)
     invoice_country = models.CharField("kraj", max_length=2, default="PL")
+    invoice_vat_id = models.CharField(
+        "numer VAT UE",
+        max_length=20,
+        blank=True,
+        validators=[validate_eu_vat_id],
+        help_text="Dla nabywcy z innego kraju UE, z prefiksem kraju, np. DE123456789.",
+    )
 
     delivery_company_name = models.CharField("firma", max_length=200, blank=True)
     delivery_name = models.CharField("imię i nazwisko", max_length=200, blank=True)
@@ -143,7 +172,7 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    ADDRESS_FIELDS = ("company_name", "nip", "name", "street", "post_code", "city", "country")
+    ADDRESS_FIELDS = ("company_name", "nip", "vat_id", "name", "street", "post_code", "city", "country")
     DELIVERY_FIELDS = ("company_name", "name", "street", "post_code", "city", "country")
 
     class Meta:
@@ -167,7 +196,7 @@ class Order(models.Model):
 
     @property
     def buyer_is_company(self) -> bool:
-        return bool(self.invoice_company_name or self.invoice_nip)
+        return bool(self.invoice_company_name or self.invoice_nip or self.invoice_vat_id)
 
     @property
     def amount_due(self) -> Decimal:

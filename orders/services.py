@@ -261,15 +261,25 @@ DEFAULT_STATUSES = [
 ]
 
 
+SHIPMENT_STATUSES = {"Wysłane"}  # "oznacza wysyłkę": the default date of sale on invoices
+
+
 def order_statuses_seed_defaults() -> None:
     """The statuses a new installation starts with (the initial migration writes the same)."""
     for position, (name, colour) in enumerate(DEFAULT_STATUSES, start=1):
-        OrderStatus.objects.get_or_create(name=name, defaults={"colour": colour, "position": position * 10})
+        OrderStatus.objects.get_or_create(
+            name=name,
+            defaults={"colour": colour, "position": position * 10, "marks_shipment": name in SHIPMENT_STATUSES},
+        )
 
 
-def order_status_create(*, name: str, colour: str = "#6c757d", is_active: bool = True) -> OrderStatus:
+def order_status_create(
+    *, name: str, colour: str = "#6c757d", is_active: bool = True, marks_shipment: bool = False
+) -> OrderStatus:
     last = OrderStatus.objects.order_by("-position").values_list("position", flat=True).first() or 0
-    status = OrderStatus(name=name.strip(), colour=colour, is_active=is_active, position=last + 10)
+    status = OrderStatus(
+        name=name.strip(), colour=colour, is_active=is_active, marks_shipment=marks_shipment, position=last + 10
+    )
     try:
         status.full_clean()
     except ValidationError as err:
@@ -278,7 +288,9 @@ def order_status_create(*, name: str, colour: str = "#6c757d", is_active: bool =
     return status
 
 
-def order_status_update(*, status: OrderStatus, name: str, colour: str, is_active: bool) -> OrderStatus:
+def order_status_update(
+    *, status: OrderStatus, name: str, colour: str, is_active: bool, marks_shipment: bool | None = None
+) -> OrderStatus:
     if (
         not is_active
         and status.is_active
@@ -286,6 +298,8 @@ def order_status_update(*, status: OrderStatus, name: str, colour: str, is_activ
     ):
         raise ApplicationError("Musi pozostać co najmniej jeden aktywny status.", field="is_active")
     status.name, status.colour, status.is_active = name.strip(), colour, is_active
+    if marks_shipment is not None:
+        status.marks_shipment = marks_shipment
     try:
         status.full_clean()
     except ValidationError as err:

@@ -119,3 +119,14 @@ class SeriesFactory(factory.django.DjangoModelFactory):
     bank_swift = SELLER["bank_swift"]
     place_of_issue = "Gdańsk"
     exemption_basis = "art. 43 ust. 1 pkt 29 lit. a ustawy o VAT"
+    # A receipt series prints on a fiscal printer (a test printer; nothing prints unless a test runs on_commit).
+    printer = factory.LazyAttribute(lambda series: fiscal_printer() if series.kind == "receipt" else None)
+
+
+def fiscal_printer():
+    from devices.models import Printer
+
+    printer, _ = Printer.objects.get_or_create(
+        name="Kasa testowa", defaults={"kind": "posnet", "connection": "socket://127.0.0.1:9"}
+    )
+    return printer

@@ -176,7 +176,7 @@ def test_foreign_currency_invoice_uses_nbp_rate_of_the_last_business_day_before_
         ],
     )
     with time_machine.travel(date(2026, 11, 24)):
-        document = services.document_issue(order=order, series=SeriesFactory())
+        document = services.document_issue(order=order, series=SeriesFactory(), sale_date=date(2026, 11, 23))
 
     assert document.sale_date == date(2026, 11, 23)  # Monday: the rate is Friday's
     assert (document.exchange_rate, document.exchange_rate_table) == (Decimal("4.2512"), "226/A/NBP/2026")
@@ -186,7 +186,9 @@ def test_foreign_currency_invoice_uses_nbp_rate_of_the_last_business_day_before_
     # cached: a second document for the same day does not ask NBP again
     asked = len(fake_nbp.requests)
     services.document_issue(
-        order=OrderFactory(currency="EUR", ordered_at="2026-11-23T12:00:00+01:00"), series=SeriesFactory()
+        order=OrderFactory(currency="EUR", ordered_at="2026-11-23T12:00:00+01:00"),
+        series=SeriesFactory(),
+        sale_date=date(2026, 11, 23),
     )
     assert len(fake_nbp.requests) == asked
 
@@ -198,8 +200,16 @@ def test_nbp_down_refuses_with_a_request_for_a_manual_rate_and_writes_nothing(fa
         services.document_issue(order=order, series=SeriesFactory())
     assert err.value.field == "exchange_rate" and "ręcznie" in err.value.message
     assert Document.objects.count() == 0
-    document = services.document_issue(order=order, series=SeriesFactory(), exchange_rate=Decimal("4.3000"))
-    assert document.exchange_rate == Decimal("4.3000") and document.exchange_rate_table == "kurs wpisany ręcznie"
+    with time_machine.travel(date(2026, 11, 24)):
+        document = services.document_issue(
+            order=order,
+            series=SeriesFactory(),
+            exchange_rate=Decimal("4.3000"),
+            exchange_rate_table="226/A/NBP/2026",
+            exchange_rate_date=date(2026, 11, 20),
+        )
+    assert document.exchange_rate == Decimal("4.3000") and document.exchange_rate_table == "226/A/NBP/2026"
+    assert document.exchange_rate_date == date(2026, 11, 20)
 
 
 def test_nbp_unreachable_is_reported_too(fake_nbp):

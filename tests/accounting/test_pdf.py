@@ -24,7 +24,7 @@ MANDATORY_ALWAYS = [
     "80-831 Gdańsk",
     "J.m.",
     "Ilość",
-    "Cena jedn. netto",
+    "Cena jedn. brutto",
     "Wartość netto",
     "Stawka VAT",
     "Kwota VAT",
@@ -80,7 +80,7 @@ def test_b2b_invoice_pdf_has_every_mandatory_element(b2b_invoice):
     assert "25.11.2026" in text
     assert "Żółw Sp. z o.o." in text and "NIP: 5252344078" in text
     assert "Kubek ceramiczny „Zakopane”" in text and "Herbata liściasta" in text, text
-    assert "40.64" in text or "40,64" in text  # unit net price
+    assert "49.99" in text or "49,99" in text  # unit gross price (gross method, art. 106e ust. 7–8)
     for value in ("81.28", "18.70", "99.98", "18.00", "0.90", "18.90", "99.28", "19.60", "118.88"):
         assert value in text or value.replace(".", ",") in text, value
     assert "sto osiemnaście złotych, osiemdziesiąt osiem groszy" in text
