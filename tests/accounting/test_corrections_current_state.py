@@ -186,8 +186,14 @@ def test_any_partial_corrections_then_a_full_return_leave_every_line_and_the_sum
                     changes=[services.LineChange(position=position, quantity=quantity, unit_price_gross=price)],
                 )
             )
-    final = services.document_correct(document=invoice, reason="Zwrot całości", changes=[], full_return=True)
-    documents.append(final)
+    left = services.document_chain_current_lines(invoice).values()
+    if any(line.quantity for line in left):
+        documents.append(
+            services.document_correct(document=invoice, reason="Zwrot całości", changes=[], full_return=True)
+        )
+    else:  # the partial corrections already returned everything: a full return has nothing left and is refused
+        with pytest.raises(ApplicationError):
+            services.document_correct(document=invoice, reason="Zwrot całości", changes=[], full_return=True)
 
     assert all(line.quantity == 0 for line in services.document_chain_current_lines(invoice).values())
     assert sum((d.total_gross for d in documents), Decimal(0)) == 0
