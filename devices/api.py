@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from apilo.roles import IsAdminRole
 
 from . import services
+from .connections import connection_problem
 from .models import Printer, PrinterKind, PrintJob
 
 
@@ -29,6 +30,13 @@ class PrinterSerializer(serializers.ModelSerializer):
             "vat_slots",
         ]
         read_only_fields = ["last_status", "last_checked_at", "vat_slots"]
+
+    def validate(self, attrs):
+        kind = attrs.get("kind", getattr(self.instance, "kind", ""))
+        connection = attrs.get("connection", getattr(self.instance, "connection", ""))
+        if problem := connection_problem(kind, connection):
+            raise serializers.ValidationError({"connection": [problem]})
+        return attrs
 
 
 class PrinterViewSet(

@@ -1,5 +1,6 @@
 from django import forms
 
+from .connections import connection_problem
 from .models import PrinterKind
 
 
@@ -23,6 +24,14 @@ class PrinterForm(forms.Form):
         initial="none",
     )
     active = forms.BooleanField(label="Aktywna", required=False, initial=True)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") and data.get("connection") and (
+            problem := connection_problem(data["kind"], data["connection"])
+        ):
+            self.add_error("connection", problem)
+        return data
 
     def settings(self) -> dict:
         flow = self.cleaned_data["flow"]
