@@ -67,7 +67,6 @@ def test_connection_strings_select_python_escpos_printer_classes(tmp_path, monke
     from escpos.printer import File, Network, Serial, Usb
 
     from devices import connections
-
     from devices.escpos_print import escpos_device, send_raw
 
     assert isinstance(escpos_device("socket://10.0.0.5:9100"), Network)
