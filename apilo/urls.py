@@ -11,7 +11,18 @@ from orders.api import OrderStatusViewSet, OrderViewSet
 
 from . import views
 
-router = DefaultRouter()
+
+class NumericIdRouter(DefaultRouter):
+    """Object ids in paths are numbers: `/api/orders/null,null/` is a 404, never a ValueError."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        lookup_field = getattr(viewset, "lookup_field", "pk")
+        lookup_url_kwarg = getattr(viewset, "lookup_url_kwarg", None) or lookup_field
+        lookup_value = getattr(viewset, "lookup_value_regex", r"\d+")
+        return f"(?P<{lookup_prefix}{lookup_url_kwarg}>{lookup_value})"
+
+
+router = NumericIdRouter()
 router.register("orders", OrderViewSet, basename="order")
 router.register("order-statuses", OrderStatusViewSet, basename="order-status")
 router.register("series", SeriesViewSet, basename="series")

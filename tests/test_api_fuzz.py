@@ -1,0 +1,73 @@
+"""Issue 12 point 7: schemathesis against a live server, every operation of /api/schema/, a bounded number of
+generated requests each (fixed seed: the same cases on every run), as an administrator. No answer may be a 5xx,
+and every documented answer must match the schema."""
+
+import socket
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from tests.factories import OrderFactory, SeriesFactory, UserFactory
+
+MAX_EXAMPLES = 25
+
+
+@pytest.fixture
+def _no_dns(monkeypatch):
+    """Generated URLs name random hosts: resolve none of them (no internet, no waiting on DNS)."""
+    real = socket.getaddrinfo
+
+    def guarded(host, *args, **kwargs):
+        if host in ("localhost", "127.0.0.1", "::1") or str(host).startswith("127."):
+            return real(host, *args, **kwargs)
+        raise socket.gaierror(socket.EAI_NONAME, "no DNS in tests")
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+
+
+@pytest.fixture
+def fuzz_data(transactional_db):
+    from accounting import services as accounting_services
+
+    admin = UserFactory(username="fuzz-admin", role="admin")
+    token, _ = Token.objects.get_or_create(user=admin)
+    series = SeriesFactory(is_default=True)
+    SeriesFactory(kind="correction", number_format="FK/{nr}/{mm}/{rrrr}", is_default=True)
+    order = OrderFactory(invoice_nip="5252344078", invoice_company_name="Żółw Sp. z o.o.")
+    accounting_services.document_issue(order=order, series=series)
+    OrderFactory()
+    return {"token": token.key}
+
+
+@pytest.fixture
+def api_schema(live_server, fuzz_data, _no_dns):
+    return schemathesis.from_uri(
+        f"{live_server.url}/api/schema/",
+        headers={"Authorization": f"Token {fuzz_data['token']}"},
+        base_url=f"{live_server.url}",
+    )
+
+
+schema = schemathesis.from_pytest_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+@pytest.mark.django_db(transaction=True)
+def test_api_fuzzing_finds_no_server_error_and_answers_match_the_schema(case, fuzz_data):
+    case.call_and_validate(
+        headers={"Authorization": f"Token {fuzz_data['token']}"},
+        checks=(not_a_server_error, response_schema_conformance),
+        timeout=30,
+    )
