@@ -15,11 +15,36 @@ def _model_field_allows_blank(field) -> bool:
         return False
 
 
+# What DRF's CharField refuses in a request: a NUL character anywhere; when blank is not allowed, only whitespace.
+NO_NUL = r"^[^\x00]*$"
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
+def _request_string_rules(field, result: dict) -> dict:
+    """Tighten a request field's schema to what the serializer accepts, so generated valid data is accepted."""
+    if isinstance(field, serializers.DecimalField) and result.get("type") == "string":
+        whole = (field.max_digits - field.decimal_places) if field.max_digits is not None else 15
+        negative = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+        result["pattern"] = rf"^{negative}[0-9]{{1,{max(whole, 1)}}}(?:\.[0-9]{{1,{field.decimal_places}}})?$"
+        if field.min_value is not None and field.min_value > 0:
+            result["not"] = {"pattern": r"^[0.]*$"}
+    elif (
+        type(field) in (serializers.CharField, serializers.RegexField)
+        and "pattern" not in result
+        and "enum" not in result
+        and not result.get("format")
+    ):
+        result["pattern"] = NO_NUL if field.allow_blank else NOT_BLANK
+    return result
+
+
 class AutoSchema(openapi.AutoSchema):
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         result = super()._map_serializer_field(field, direction, bypass_extensions)
         if not isinstance(result, dict):
             return result
+        if direction == "request" and not field.read_only:
+            result = _request_string_rules(field, result)
         if isinstance(field, serializers.CharField) and field.allow_blank and result.get("format"):
             return {"anyOf": [result, {"type": "string", "maxLength": 0}]}
         if (

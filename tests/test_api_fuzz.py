@@ -43,9 +43,10 @@ def fuzz_data(transactional_db):
     token, _ = Token.objects.get_or_create(user=admin)
     series = SeriesFactory(is_default=True)
     SeriesFactory(kind="correction", number_format="FK/{nr}/{mm}/{rrrr}", is_default=True)
-    order = OrderFactory(invoice_nip="5252344078", invoice_company_name="Żółw Sp. z o.o.")
+    # numbers outside the service's own AL… sequence, which POST /api/orders/ allocates from
+    order = OrderFactory(number="FUZZ000001", invoice_nip="5252344078", invoice_company_name="Żółw Sp. z o.o.")
     document = accounting_services.document_issue(order=order, series=series)
-    OrderFactory()
+    OrderFactory(number="FUZZ000002")
     task = automation_services.task_save(
         data={"name": "Notatka", "event": {"type": "order_created"}, "actions": [{"type": "add_note", "note": "Hej"}]}
     )

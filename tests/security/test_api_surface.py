@@ -102,3 +102,13 @@ def test_schema_documents_the_task_shapes_and_blank_emails(admin_api):
 def test_an_order_id_that_exists_still_resolves(admin_api):
     order = OrderFactory()
     assert admin_api.get(f"/api/orders/{order.pk}/").status_code == 200
+
+
+def test_an_order_too_large_for_the_books_is_a_400_not_a_500(admin_api):
+    body = {
+        "channel": "shop",
+        "ordered_at": "2026-11-30T10:00:00Z",
+        "items": [{"name": "Sztabka", "quantity": "97347.06", "unit_price_gross": "2390645731", "vat_rate": "5"}],
+    }
+    response = admin_api.post("/api/orders/", body, format="json")
+    assert response.status_code == 400 and "za duża" in response.json()["items"][0]
