@@ -41,6 +41,8 @@ class PrinterError(ApplicationError):
 
 
 def _driver(printer: Printer) -> PosnetDriver:
+    if problem := connection_problem(printer.kind, printer.connection):  # a row saved before the rule existed
+        raise PosnetError(problem)
     options = printer.settings or {}
     return PosnetDriver(
         printer.connection,

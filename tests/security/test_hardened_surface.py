@@ -279,3 +279,10 @@ def test_x_forwarded_proto_is_trusted_when_the_operator_says_so():
         ).stdout.strip()
     assert outputs[""] == "None"
     assert outputs["true"] == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_a_fiscal_printer_saved_with_spy_before_the_rule_is_never_opened(tmp_path):
+    log = tmp_path / "spy.log"
+    printer = Printer.objects.create(kind="posnet", name="Stara", connection=f"spy://127.0.0.1:1?file={log}")
+    printer = device_services.printer_test(printer=printer)
+    assert "spy://" in printer.last_status and not log.exists()
