@@ -58,6 +58,17 @@ def check_service_url(url: str | None, *, field: str = "base_url") -> str:
     return url
 
 
+def check_api_key_text(key: str, *, field: str = "api_key") -> str:
+    """A key travels in an HTTP header: printable ASCII only (a pasted key with a stray character is refused
+    here, not by the HTTP library at send time)."""
+    key = (key or "").strip()
+    if key and not (key.isascii() and key.isprintable()):
+        raise ApplicationError(
+            "Klucz API może zawierać tylko litery, cyfry i znaki ASCII — skopiuj go ponownie.", field=field
+        )
+    return key
+
+
 def check_key_for_url_change(*, old_url: str, new_url: str, new_key: str, has_stored_key: bool, field="api_key"):
     """Refuse to keep a stored key when the URL it would be sent to changes without the key being typed again."""
     if has_stored_key and not (new_key or "").strip() and normalize_url(old_url) != normalize_url(new_url):

@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounting.api import DocumentViewSet, OrderDocumentsView, SeriesViewSet
 from automation.api import AutomaticTaskViewSet, EmailTemplateViewSet, OrderEmailsView
-from devices.api import PrinterViewSet, PrintJobViewSet
+from devices.api import PrinterViewSet, PrintJobViewSet, PrintNodeAccountView
 from integrations.api import IntegrationViewSet
 from orders.api import OrderStatusViewSet, OrderViewSet
 
@@ -55,6 +55,7 @@ urlpatterns = [
     path("administracja/uzytkownicy/", include(users_patterns)),
     path("api/orders/<int:order_id>/documents/", OrderDocumentsView.as_view(), name="order-documents"),
     path("api/orders/<int:order_id>/emails/", OrderEmailsView.as_view(), name="order-emails"),
+    path("api/printnode/", PrintNodeAccountView.as_view(), name="printnode-account"),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -214,12 +214,13 @@ def printnode_connect(*, api_key: str = "", base_url: str | None = None, account
     `base_url`: None keeps the stored one, "" means PRINTNODE_API_URL; changing it requires the key again."""
     from django.conf import settings
 
-    from apilo.endpoints import check_key_for_url_change, check_service_url
+    from apilo.endpoints import check_api_key_text, check_key_for_url_change, check_service_url
 
     from .models import PrintNodeAccount
     from .printnode import PrintNodeClient, PrintNodeError
 
     account = account or PrintNodeAccount.objects.first() or PrintNodeAccount()
+    api_key = check_api_key_text(api_key)
     if base_url is not None:
         new_url = check_service_url(base_url, field="base_url") if base_url.strip() else ""
         check_key_for_url_change(

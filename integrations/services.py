@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from django.utils import timezone
 
-from apilo.endpoints import check_key_for_url_change, check_service_url
+from apilo.endpoints import check_api_key_text, check_key_for_url_change, check_service_url
 from apilo.errors import ApplicationError
 
 from .models import ConnectionState, Integration
@@ -45,7 +45,7 @@ def integration_save(*, data: dict, integration: Integration | None = None) -> I
         integration.name = (data["name"] or "").strip()
     if not integration.name:
         raise ApplicationError("Podaj nazwę integracji.", field="name")
-    api_key = (data.get("api_key") or "").strip()
+    api_key = check_api_key_text(data.get("api_key") or "")
     if "base_url" in data:
         new_url = check_service_url(data["base_url"], field="base_url")
         check_key_for_url_change(

@@ -286,3 +286,28 @@ def test_a_fiscal_printer_saved_with_spy_before_the_rule_is_never_opened(tmp_pat
     printer = Printer.objects.create(kind="posnet", name="Stara", connection=f"spy://127.0.0.1:1?file={log}")
     printer = device_services.printer_test(printer=printer)
     assert "spy://" in printer.last_status and not log.exists()
+
+
+def test_printnode_api_url_change_needs_the_key_again_and_https(admin_api, staff_api, printnode):
+    connected = admin_api.patch("/api/printnode/", {"api_key": printnode.api_key}, format="json")
+    assert connected.status_code == 200 and connected.json()["state"] == "ok"
+    assert printnode.api_key not in connected.content.decode() and connected.json()["api_key_last4"]
+    moved = admin_api.patch("/api/printnode/", {"base_url": "https://printnode.evil.example"}, format="json")
+    assert moved.status_code == 400 and KEY_AGAIN in moved.json()["api_key"][0]
+    plain = admin_api.patch(
+        "/api/printnode/", {"base_url": "http://printnode.evil.example", "api_key": printnode.api_key}, format="json"
+    )
+    assert plain.status_code == 400 and HTTPS in plain.json()["base_url"][0]
+    assert PrintNodeAccount.objects.get().base_url == ""
+    assert staff_api.get("/api/printnode/").status_code == 403
+
+
+def test_a_key_with_non_ascii_characters_is_refused_on_the_key_field(admin_api, printnode):
+    response = admin_api.patch("/api/printnode/", {"api_key": "klucz-ż-12345"}, format="json")
+    assert response.status_code == 400 and "ASCII" in response.json()["api_key"][0]
+    response = admin_api.post(
+        "/api/integrations/",
+        {"provider": "infakt", "name": "X", "base_url": "https://api.infakt.pl/api/v3", "api_key": "klucz\u00f5123456"},
+        format="json",
+    )
+    assert response.status_code == 400 and "ASCII" in response.json()["api_key"][0]
