@@ -1,4 +1,3 @@
-import csv
 import io
 import uuid
 import zipfile
@@ -13,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
+from apilo.csv_export import safe_writer
 from apilo.errors import ApplicationError
 from apilo.mixins import TypedErrorsMixin
 from apilo.roles import AdminRequiredMixin, StaffRequiredMixin, is_staff_role
@@ -541,7 +541,7 @@ class DocumentRegisterView(StaffRequiredMixin, TypedErrorsMixin, View):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="rejestr-{date.today():%Y%m%d}.csv"'
         response.write("\ufeff")  # Excel opens UTF-8 with a BOM
-        writer = csv.writer(response, delimiter=";")
+        writer = safe_writer(response, delimiter=";")  # formula-leading text neutralised
         header = ["Numer", "Rodzaj", "Stan", "Data wystawienia", "Data sprzedaży", "Nabywca", "NIP nabywcy"]
         for rate in REGISTER_RATES:
             header += [f"Netto {rate}", f"VAT {rate}"]

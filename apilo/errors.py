@@ -24,10 +24,60 @@ class Conflict(ApplicationError):
     http_status = status.HTTP_409_CONFLICT
 
 
+def _writable_paths(serializer, prefix: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
+    """model/service field name → the path of the request field that carries it, e.g.
+    `bank_account` → ("bank", "account_number") for a nested `bank` serializer with `source="*"`."""
+    from rest_framework import serializers
+
+    paths: dict[str, tuple[str, ...]] = {}
+    for name, field in serializer.fields.items():
+        if field.read_only:
+            continue
+        path = (*prefix, name)
+        if isinstance(field, serializers.Serializer) and field.source == "*":
+            for source, sub_path in _writable_paths(field, path).items():
+                paths.setdefault(source, sub_path)
+            continue
+        paths.setdefault(name if field.source in (None, "*") else field.source, path)
+    return paths
+
+
+def client_field_path(view, field: str) -> tuple[str, ...]:
+    """The path of `field` as the client sent it to `view` (its serializer's nesting), or `(field,)`."""
+    serializer = None
+    try:
+        if hasattr(view, "get_serializer"):
+            serializer = view.get_serializer()
+        elif getattr(view, "serializer_class", None) is not None:
+            serializer = view.serializer_class()
+    except Exception:  # noqa: BLE001 — naming the field must never turn a 4xx into a 500
+        serializer = None
+    if serializer is None or not hasattr(serializer, "fields"):
+        return (field,)
+    try:
+        paths = _writable_paths(serializer)
+    except Exception:  # noqa: BLE001
+        return (field,)
+    if field in paths:
+        return paths[field]
+    return (field,)
+
+
+def _nested(path: tuple[str, ...], message: str) -> dict:
+    body: dict = {path[-1]: [message]}
+    for key in reversed(path[:-1]):
+        body = {key: body}
+    return body
+
+
 def api_exception_handler(exc, context):
-    """DRF's handler, plus ApplicationError → 4xx with `{"detail": …}` or `{field: [message]}`."""
+    """DRF's handler, plus ApplicationError → 4xx with `{"detail": …}` or `{field: [message]}`, the field named by
+    the request's own path and nested like DRF's validation errors (`{"bank": {"account_number": [...]}}`)."""
     if isinstance(exc, ApplicationError):
-        body = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
+        if exc.field:
+            body = _nested(client_field_path(context.get("view"), exc.field), exc.message)
+        else:
+            body = {"detail": exc.message}
         body.update(exc.extra)
         return Response(body, status=exc.http_status)
     if isinstance(exc, PermissionDenied):

@@ -26,8 +26,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 _derived_key = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default=_derived_key if DEBUG else "")
 
+# No django.contrib.admin: it would bypass the roles and the services (every change goes through a service).
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -135,7 +135,12 @@ MEDIA_URL = "media/"
 
 # --- security (production values follow from DEBUG=False) -------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is trusted only when the operator says a proxy in front of the app sets it (and strips the
+# client's own); otherwise any client could claim https.
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The container health check asks over plain http from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -168,8 +173,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apilo.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apilo.errors.api_exception_handler",
+    # JSON in, JSON out: any other request body (multipart, form) is a 415, never half-parsed.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
@@ -177,7 +185,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Zamówienia, dokumenty sprzedaży i automatyzacja. Autoryzacja: nagłówek `Authorization: Token …`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The schema and Swagger UI describe every operation: Obsługa or Administrator only, like the API itself.
+    "SERVE_PERMISSIONS": ["apilo.roles.IsStaffRole"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI's files ship with drf-spectacular-sidecar: no CDN, nothing fetched from the internet.
     "SWAGGER_UI_DIST": "SIDECAR",

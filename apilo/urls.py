@@ -1,4 +1,3 @@
-from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -6,13 +5,24 @@ from rest_framework.routers import DefaultRouter
 
 from accounting.api import DocumentViewSet, OrderDocumentsView, SeriesViewSet
 from automation.api import AutomaticTaskViewSet, EmailTemplateViewSet, OrderEmailsView
-from devices.api import PrinterViewSet, PrintJobViewSet
+from devices.api import PrinterViewSet, PrintJobViewSet, PrintNodeAccountView
 from integrations.api import IntegrationViewSet
 from orders.api import OrderStatusViewSet, OrderViewSet
 
 from . import views
 
-router = DefaultRouter()
+
+class NumericIdRouter(DefaultRouter):
+    """Object ids in paths are numbers: `/api/orders/null,null/` is a 404, never a ValueError."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        lookup_field = getattr(viewset, "lookup_field", "pk")
+        lookup_url_kwarg = getattr(viewset, "lookup_url_kwarg", None) or lookup_field
+        lookup_value = getattr(viewset, "lookup_value_regex", r"\d+")
+        return f"(?P<{lookup_prefix}{lookup_url_kwarg}>{lookup_value})"
+
+
+router = NumericIdRouter()
 router.register("orders", OrderViewSet, basename="order")
 router.register("order-statuses", OrderStatusViewSet, basename="order-status")
 router.register("series", SeriesViewSet, basename="series")
@@ -45,8 +55,8 @@ urlpatterns = [
     path("administracja/uzytkownicy/", include(users_patterns)),
     path("api/orders/<int:order_id>/documents/", OrderDocumentsView.as_view(), name="order-documents"),
     path("api/orders/<int:order_id>/emails/", OrderEmailsView.as_view(), name="order-emails"),
+    path("api/printnode/", PrintNodeAccountView.as_view(), name="printnode-account"),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("django-admin/", admin.site.urls),
 ]

@@ -15,6 +15,7 @@ from orders.models import Order
 
 from . import actions as action_types
 from . import services
+from .api_shapes import ActionSerializer, ConditionSerializer, EventSerializer
 from .models import AutomaticTask, TaskRun
 
 
@@ -22,9 +23,9 @@ class TaskSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=150)
     active = serializers.BooleanField(default=True)
-    event = serializers.JSONField()
-    conditions = serializers.JSONField(default=list)
-    actions = serializers.JSONField()
+    event = EventSerializer()
+    conditions = ConditionSerializer(many=True, required=False, default=list)
+    actions = ActionSerializer(many=True, allow_empty=False)
     broken_reason = serializers.CharField(read_only=True)
 
     def to_representation(self, task):
@@ -84,6 +85,8 @@ class AutomaticTaskViewSet(viewsets.ViewSet):
     @extend_schema(request=TaskSerializer, responses=TaskSerializer)
     def partial_update(self, request, pk=None):
         task = get_object_or_404(AutomaticTask, pk=pk)
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError({"detail": "Oczekiwano obiektu JSON."})
         data = {**TaskSerializer(task).data, **request.data}
         serializer = TaskSerializer(data=data)
         serializer.is_valid(raise_exception=True)

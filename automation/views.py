@@ -6,6 +6,7 @@ from django.views import View
 from accounting import emails
 from accounting.models import EmailTemplate
 from apilo.errors import ApplicationError
+from apilo.http import safe_redirect
 from apilo.roles import AdminRequiredMixin, StaffRequiredMixin, is_staff_role
 
 from . import actions as action_types
@@ -97,7 +98,7 @@ class TaskToggleView(AdminRequiredMixin, View):
         task.active = not task.active
         task.save(update_fields=["active", "updated_at"])
         messages.success(request, f"Zadanie „{task.name}” jest teraz {'aktywne' if task.active else 'nieaktywne'}.")
-        return redirect(request.POST.get("next") or "automation:task_list")
+        return safe_redirect(request, request.POST.get("next"), "automation:task_list")
 
 
 class TaskDuplicateView(AdminRequiredMixin, View):
@@ -138,7 +139,7 @@ class RunRetryView(StaffRequiredMixin, View):
             messages.error(request, err.message)
         else:
             messages.info(request, f"Ponowiono: {run.get_state_display()}.")
-        return redirect(request.POST.get("next") or "automation:task_list")
+        return safe_redirect(request, request.POST.get("next"), "automation:task_list")
 
 
 # --- Szablony e-mail -------------------------------------------------------------------------------------

@@ -50,6 +50,10 @@ def escpos_device(connection: str, *, timeout: float = 10):
     File; serial:/dev/ttyUSB0?baudrate=9600 or a /dev/tty… path → Serial."""
     from escpos.printer import File, Network, Serial, Usb
 
+    from .connections import connection_problem
+
+    if problem := connection_problem("escpos", connection):  # rows saved before the rule existed
+        raise ValueError(problem)
     if connection.startswith("socket://"):
         url = urlparse(connection)
         return Network(host=url.hostname, port=url.port or 9100, timeout=timeout)

@@ -1,5 +1,6 @@
 from django import forms
 
+from .connections import connection_problem
 from .models import PrinterKind
 
 
@@ -29,6 +30,14 @@ class PrinterForm(forms.Form):
         help_text="Zlecenia trafiają do kolejki printer-<id>; uruchom na tamtym komputerze: "
         "celery -A apilo worker -Q printer-<id> -c 1",
     )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") and data.get("connection") and (
+            problem := connection_problem(data["kind"], data["connection"])
+        ):
+            self.add_error("connection", problem)
+        return data
 
     def settings(self) -> dict:
         flow = self.cleaned_data["flow"]

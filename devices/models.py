@@ -85,6 +85,8 @@ class PrintNodeAccount(crypto.EncryptedApiKey, models.Model):
     """The PrintNode account: API key encrypted at rest, shown masked; computers and printers read from the API."""
 
     name = models.CharField("nazwa", max_length=100, default="PrintNode")
+    # Empty: settings.PRINTNODE_API_URL. Changing it requires the key again (apilo.endpoints).
+    base_url = models.CharField("adres API", max_length=200, blank=True)
     credentials_encrypted = models.TextField(blank=True, editable=False)
     key_hint = models.CharField(max_length=8, blank=True, editable=False)
     state = models.CharField("stan", max_length=20, blank=True)

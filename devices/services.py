@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from apilo.errors import ApplicationError, Conflict
 
+from .connections import connection_problem
 from .models import JobState, Printer, PrinterKind, PrintJob
 from .posnet import PAYMENT_TYPES, PRINTER_STATES, FiscalReceipt, FrameError, PosnetDriver, PosnetError, ReceiptError
 from .states import PRINT_JOB_STATES
@@ -45,6 +46,8 @@ class PrinterError(ApplicationError):
 
 
 def _driver(printer: Printer) -> PosnetDriver:
+    if problem := connection_problem(printer.kind, printer.connection):  # a row saved before the rule existed
+        raise PosnetError(problem)
     options = printer.settings or {}
     return PosnetDriver(
         printer.connection,
@@ -64,8 +67,8 @@ def printer_save(*, data: dict, printer: Printer | None = None) -> Printer:
         raise PrinterError("Wybierz rodzaj drukarki.", field="kind")
     if not (printer.name or "").strip():
         raise PrinterError("Podaj nazwę drukarki.", field="name")
-    if not (printer.connection or "").strip():
-        raise PrinterError("Podaj połączenie, np. socket://192.168.1.50:6666 albo /dev/ttyUSB0.", field="connection")
+    if problem := connection_problem(printer.kind, printer.connection):
+        raise PrinterError(problem, field="connection")
     if not isinstance(printer.settings, dict):
         raise PrinterError('Ustawienia muszą być obiektem JSON, np. {"baudrate": 115200}.', field="settings")
     printer.save()
@@ -407,17 +410,32 @@ def _print_slip(job: PrintJob, token: str) -> PrintJob:
 # --- PrintNode ----------------------------------------------------------------------------------------------------
 
 
-def printnode_connect(*, api_key: str = "", account=None):
-    """Save the key (encrypted), read computers and printers, create a Printer row per PrintNode printer."""
+def printnode_connect(*, api_key: str = "", base_url: str | None = None, account=None):
+    """Save the key (encrypted), read computers and printers, create a Printer row per PrintNode printer.
+    `base_url`: None keeps the stored one, "" means PRINTNODE_API_URL; changing it requires the key again."""
+    from django.conf import settings
+
+    from apilo.endpoints import check_api_key_text, check_key_for_url_change, check_service_url
+
     from .models import PrintNodeAccount
     from .printnode import PrintNodeClient, PrintNodeError
 
     account = account or PrintNodeAccount.objects.first() or PrintNodeAccount()
+    api_key = check_api_key_text(api_key)
+    if base_url is not None:
+        new_url = check_service_url(base_url, field="base_url") if base_url.strip() else ""
+        check_key_for_url_change(
+            old_url=account.base_url or settings.PRINTNODE_API_URL,
+            new_url=new_url or settings.PRINTNODE_API_URL,
+            new_key=api_key,
+            has_stored_key=bool(account.pk and account.credentials_encrypted),
+        )
+        account.base_url = new_url
     if api_key:
         account.api_key = api_key.strip()
     if not account.credentials_encrypted:
         raise PrinterError("Podaj klucz API PrintNode.", field="api_key")
-    client = PrintNodeClient(account.api_key)
+    client = PrintNodeClient(account.api_key, account.base_url or None)
     try:
         client.whoami()
         account.computers = client.computers()
@@ -460,7 +478,7 @@ def _print_printnode(job: PrintJob, token: str) -> PrintJob:
     if account is None:
         return _set(job, JobState.FAILED, "Brak konta PrintNode — dodaj klucz API w Urządzenia.", token=token)
     try:
-        remote_id = PrintNodeClient(account.api_key).print(
+        remote_id = PrintNodeClient(account.api_key, account.base_url or None).print(
             printer_id=int(job.printer.connection),
             title=job.payload["title"],
             content=base64.b64decode(job.payload["content"]),

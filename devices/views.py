@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,6 +27,7 @@ class DeviceListView(AdminRequiredMixin, View):
                 "page_query": "",
                 "printnode": PrintNodeAccount.objects.first(),
                 "printnode_printers": Printer.objects.filter(kind="printnode"),
+                "printnode_default_url": settings.PRINTNODE_API_URL,
             },
         )
 
@@ -38,7 +40,9 @@ class PrintNodeView(AdminRequiredMixin, View):
 
         try:
             account = services.printnode_connect(
-                api_key=request.POST.get("api_key", ""), account=PrintNodeAccount.objects.first()
+                api_key=request.POST.get("api_key", ""),
+                base_url=request.POST.get("base_url"),
+                account=PrintNodeAccount.objects.first(),
             )
         except ApplicationError as err:
             messages.error(request, err.message)

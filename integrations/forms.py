@@ -1,5 +1,7 @@
 from django import forms
 
+from apilo.endpoints import normalize_url, url_problem
+
 from .infakt.provider import ENVIRONMENTS
 
 ENVIRONMENT_CHOICES = [
@@ -30,6 +32,8 @@ class InfaktForm(forms.Form):
         data = super().clean()
         if data.get("environment") == "custom" and not data.get("custom_url"):
             self.add_error("custom_url", "Podaj adres API dla własnego środowiska.")
+        elif data.get("environment") == "custom" and (problem := url_problem(normalize_url(data["custom_url"]))):
+            self.add_error("custom_url", problem)
         return data
 
     def base_url(self) -> str:

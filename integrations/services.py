@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.utils import timezone
 
+from apilo.endpoints import check_api_key_text, check_key_for_url_change, check_service_url
 from apilo.errors import ApplicationError
 
 from .models import ConnectionState, Integration
@@ -46,13 +45,18 @@ def integration_save(*, data: dict, integration: Integration | None = None) -> I
         integration.name = (data["name"] or "").strip()
     if not integration.name:
         raise ApplicationError("Podaj nazwę integracji.", field="name")
+    api_key = check_api_key_text(data.get("api_key") or "")
     if "base_url" in data:
-        integration.base_url = (data["base_url"] or "").strip().rstrip("/")
-    try:
-        URLValidator(schemes=["https", "http"])(integration.base_url)
-    except ValidationError as err:
-        raise ApplicationError("Podaj prawidłowy adres API (https://…).", field="base_url") from err
-    api_key = (data.get("api_key") or "").strip()
+        new_url = check_service_url(data["base_url"], field="base_url")
+        check_key_for_url_change(
+            old_url=integration.base_url,
+            new_url=new_url,
+            new_key=api_key,
+            has_stored_key=bool(integration.pk and integration.credentials_encrypted),
+        )
+        integration.base_url = new_url
+    else:
+        check_service_url(integration.base_url, field="base_url")
     if api_key:
         if len(api_key) < 8:
             raise ApplicationError("Klucz API jest za krótki — skopiuj cały klucz z inFakt.", field="api_key")

@@ -80,6 +80,9 @@ def order_numbers_allocate(*, count: int = 1, when=None) -> list[str]:
     return [f"{ORDER_NUMBER_PREFIX}{period}{n:06d}" for n in range(first, first + count)]
 
 
+MAX_ORDER_TOTAL = Decimal("1000000000000")
+
+
 def order_status_default() -> OrderStatus:
     status = OrderStatus.objects.filter(is_active=True).order_by("position", "id").first()
     if status is None:
@@ -132,6 +135,8 @@ def order_create(
         raise _validation_error_to_application(err) from err
     built_items = _items_build(order, items)
     order.total_gross = sum((i.gross for i in built_items), Decimal("0.00"))
+    if order.total_gross >= MAX_ORDER_TOTAL:  # the column holds 12 digits before the point
+        raise ApplicationError("Wartość zamówienia jest za duża (najwyżej 999 999 999 999,99).", field="items")
     try:
         with transaction.atomic():
             order.number = order_numbers_allocate(count=1)[0]

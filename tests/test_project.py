@@ -85,10 +85,11 @@ def test_production_settings_pass_check_deploy():
 
 
 @pytest.mark.django_db
-def test_seed_demo_is_idempotent_and_makes_valid_polish_orders():
+def test_seed_demo_is_idempotent_and_makes_valid_polish_orders(settings):
     from stdnum import ean
     from stdnum.pl import nip
 
+    settings.DEBUG = True  # seed_demo refuses under DEBUG=false without --force
     call_command("seed_demo", orders=40)
     call_command("seed_demo", orders=40)
 

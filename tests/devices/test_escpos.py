@@ -61,9 +61,12 @@ def test_unreachable_escpos_printer_fails_the_job_with_the_reason():
     assert job.state == "failed" and "ESC/POS" in job.error
 
 
-def test_connection_strings_select_python_escpos_printer_classes(tmp_path):
+def test_connection_strings_select_python_escpos_printer_classes(tmp_path, monkeypatch):
+    import re
+
     from escpos.printer import File, Network, Serial, Usb
 
+    from devices import connections
     from devices.escpos_print import escpos_device, send_raw
 
     assert isinstance(escpos_device("socket://10.0.0.5:9100"), Network)
@@ -71,5 +74,9 @@ def test_connection_strings_select_python_escpos_printer_classes(tmp_path):
     assert isinstance(escpos_device("serial:/dev/ttyUSB0?baudrate=19200"), Serial)
     assert isinstance(escpos_device("/dev/usb/lp0"), File)
     target = tmp_path / "lp0"
+    with pytest.raises(ValueError, match="tylko urządzenie drukarki"):  # only printer devices (issue 12)
+        send_raw(f"file://{target}", slip_bytes(SLIP))
+    assert not target.exists()
+    monkeypatch.setattr(connections, "ESCPOS_FILE_DEVICE", re.compile(re.escape(str(target))))  # stands for lp0
     send_raw(f"file://{target}", slip_bytes(SLIP))
     assert target.read_bytes() == slip_bytes(SLIP)

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from accounting.models import DocumentSeries
 from accounting.services import series_save, series_setup_defaults
@@ -35,8 +35,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--orders", type=int, default=300, help="ile zamówień demonstracyjnych (domyślnie 300)")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="wczytaj także przy DEBUG=false (tworzy konta admin/admin123 i obsluga/obsluga123!)",
+        )
 
-    def handle(self, *args, orders, **options):
+    def handle(self, *args, orders, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "DEBUG=false: dane demo (z kontami admin/admin123 i obsluga/obsluga123) nie zostaną wczytane "
+                "w środowisku produkcyjnym. Jeśli naprawdę tego chcesz, dodaj --force."
+            )
         User = get_user_model()
         for username, password, group_name, first, last in DEMO_USERS:
             user, created = User.objects.get_or_create(
