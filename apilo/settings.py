@@ -216,6 +216,16 @@ DEMO_INFAKT_KEY = env.str("DEMO_INFAKT_KEY", default="demo-infakt-key-2026")
 SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=12)
 SYNC_RETRY_BASE_SECONDS = env.float("SYNC_RETRY_BASE_SECONDS", default=0.5)
 INFAKT_RATE_WINDOW_SECONDS = env.float("INFAKT_RATE_WINDOW_SECONDS", default=62.0)
+# KSeF 2.0: request timeout, pause between status polls, retry pauses, when failing sends switch documents to
+# offline mode, when an idle online session is closed. `make run` starts a fake KSeF (DEMO_KSEF_URL).
+KSEF_TIMEOUT_SECONDS = env.float("KSEF_TIMEOUT_SECONDS", default=20.0)
+KSEF_POLL_SECONDS = env.float("KSEF_POLL_SECONDS", default=1.0)
+KSEF_RETRY_BASE_SECONDS = env.float("KSEF_RETRY_BASE_SECONDS", default=2.0)
+KSEF_RETRY_MAX_SECONDS = env.float("KSEF_RETRY_MAX_SECONDS", default=300.0)
+KSEF_OFFLINE_AFTER_SECONDS = env.float("KSEF_OFFLINE_AFTER_SECONDS", default=900.0)
+KSEF_SESSION_IDLE_SECONDS = env.float("KSEF_SESSION_IDLE_SECONDS", default=600.0)
+KSEF_LEASE_SECONDS = env.float("KSEF_LEASE_SECONDS", default=120.0)
+DEMO_KSEF_URL = env.str("DEMO_KSEF_URL", default="")
 if env.str("EMAIL_FILE_PATH", default=""):
     EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
 
@@ -223,6 +233,8 @@ if env.str("EMAIL_FILE_PATH", default=""):
 CELERY_TASK_ROUTES = {
     "accounting.document_sync": {"queue": "documents"},
     "accounting.document_send": {"queue": "email"},
+    "accounting.ksef_send": {"queue": "ksef"},
+    "accounting.sweep_ksef": {"queue": "ksef"},
     "automation.*": {"queue": "default"},
     "devices.*": {"queue": "devices"},
 }

@@ -26,3 +26,30 @@ def fake_ksef():
     fake.start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def ksef_settings(settings):
+    settings.KSEF_POLL_SECONDS = 0.01
+    settings.KSEF_TIMEOUT_SECONDS = 1.0
+    settings.KSEF_RETRY_BASE_SECONDS = 0.01
+    settings.KSEF_RETRY_MAX_SECONDS = 0.05
+    return settings
+
+
+@pytest.fixture
+def ksef_connection(db, fake_ksef, ksef_settings):
+    from integrations.ksef.client import _certificates
+    from integrations.ksef.services import ksef_connection_save
+
+    _certificates.clear()
+    return ksef_connection_save(
+        data={
+            "name": "KSeF (atrapa)",
+            "nip": SELLER_NIP,
+            "environment": "custom",
+            "base_url": fake_ksef.base_url,
+            "qr_environment": "test",
+            "token": fake_ksef.token_for(SELLER_NIP),
+        }
+    )
