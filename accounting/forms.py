@@ -49,7 +49,7 @@ class SeriesIntegrationForm(SeriesForm):
     confirm_mismatch = forms.BooleanField(label="Zapisz mimo różnic z danymi w serwisie", required=False)
 
     class Meta(SeriesForm.Meta):
-        fields = [*SeriesForm.Meta.fields, "integration", "printer"]
+        fields = [*SeriesForm.Meta.fields, "integration", "printer", "ksef_connection"]
         help_texts = {
             **SeriesForm.Meta.help_texts,
             "integration": "inFakt sam numeruje faktury: numer dokumentu zawsze pochodzi z inFakt.",
@@ -59,6 +59,8 @@ class SeriesIntegrationForm(SeriesForm):
         sections = [*super().sections(), ("Integracja zewnętrzna", [self["integration"], self["confirm_mismatch"]])]
         if self.instance.kind == "receipt":
             sections.append(("Drukarka fiskalna", [self["printer"]]))
+        if self.instance.kind in ("invoice", "correction"):
+            sections.append(("KSeF", [self["ksef_connection"]]))
         return sections
 
 

@@ -436,6 +436,7 @@ class KsefSubmission(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     sends = models.PositiveIntegerField(default=0)  # send calls made (duplicates are answered by KSeF, not made)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)  # "Wyślij do KSeF" clicked (manual connections)
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     pdf_refreshed = models.BooleanField(default=False)

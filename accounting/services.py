@@ -20,6 +20,7 @@ from orders.models import Order, OrderEventKind, VatRate
 from orders.services import order_event_record
 
 from . import nbp, numbering, vat
+from .ksef_send import ksef_document_issued, ksef_series_check
 from .models import (
     DEFAULT_FORMATS,
     Document,
@@ -82,6 +83,7 @@ SERIES_FIELDS = (
     "integration",
     "external_numbering",
     "printer",
+    "ksef_connection",
 )
 
 
@@ -120,6 +122,7 @@ def series_save(*, data: dict, series: DocumentSeries | None = None) -> Document
             )
         # inFakt numbers invoices itself: for inFakt the number always comes from the service.
         series.external_numbering = True
+    ksef_series_check(series)
     problems = numbering.format_problems(series.number_format, series.reset)
     if problems:
         raise ApplicationError(problems[0], field="number_format")
@@ -398,6 +401,7 @@ def document_issue(
             DocumentLine.objects.bulk_create(built_lines)
             if document.kind == DocumentKind.RECEIPT and series.printer_id:
                 _receipt_print(document, series.printer)
+            ksef_document_issued(document)
             order_event_record(
                 order=order,
                 kind=OrderEventKind.DOCUMENT_ISSUED,
@@ -626,6 +630,7 @@ def document_correct(
         for line in lines:
             line.document = correction
         DocumentLine.objects.bulk_create(lines)
+        ksef_document_issued(correction)
         if original.order_id:
             order_event_record(
                 order=original.order,

@@ -225,6 +225,7 @@ KSEF_RETRY_MAX_SECONDS = env.float("KSEF_RETRY_MAX_SECONDS", default=300.0)
 KSEF_OFFLINE_AFTER_SECONDS = env.float("KSEF_OFFLINE_AFTER_SECONDS", default=900.0)
 KSEF_SESSION_IDLE_SECONDS = env.float("KSEF_SESSION_IDLE_SECONDS", default=600.0)
 KSEF_LEASE_SECONDS = env.float("KSEF_LEASE_SECONDS", default=120.0)
+KSEF_EAGER_SECONDS = env.float("KSEF_EAGER_SECONDS", default=5.0)  # in-process mode: inline steps per send
 DEMO_KSEF_URL = env.str("DEMO_KSEF_URL", default="")
 if env.str("EMAIL_FILE_PATH", default=""):
     EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
