@@ -218,28 +218,33 @@ def _status(model) -> InvoiceStatus:
 
 _certificates: dict[str, tuple[float, dict]] = {}
 _certificates_lock = threading.Lock()
+_clients = threading.local()  # one KsefClient (HTTP connection pool, TLS context) per thread and address
+
+
+def _client(base_url: str, qr: str, timeout: float) -> KsefClient:
+    cache = getattr(_clients, "cache", None)
+    if cache is None:
+        cache = _clients.cache = {}
+    key = (base_url, qr, timeout)
+    if key not in cache:
+        cache[key] = KsefClient(KsefClientOptions(base_url=base_url, base_qr_url=qr, timeout_seconds=timeout))
+    return cache[key]
 
 
 class KsefGateway:
-    """Calls for one connection. Use as a context manager (closes the HTTP client)."""
+    """Calls for one connection. Use as a context manager."""
 
     def __init__(self, connection: KsefConnection, *, timeout: float | None = None):
         self.connection = connection
         self.base_url = api_url(connection)
-        self.client = KsefClient(
-            KsefClientOptions(
-                base_url=self.base_url,
-                base_qr_url=qr_url(connection),
-                timeout_seconds=timeout or settings.KSEF_TIMEOUT_SECONDS,
-            )
-        )
+        self.client = _client(self.base_url, qr_url(connection), timeout or settings.KSEF_TIMEOUT_SECONDS)
         self.requests = 0
 
     def __enter__(self) -> KsefGateway:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.client.close()
+        pass  # the client (and its connection pool) is kept for the next call in this thread
 
     # --- public keys ---------------------------------------------------------------------------------------------
     def certificate(self, usage: str, *, refresh: bool = False) -> tuple[str, str]:
