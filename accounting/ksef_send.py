@@ -203,15 +203,25 @@ def _release(submission_id: int) -> None:
     KsefSubmission.objects.filter(pk=submission_id, lease_owner=WORKER).update(lease_owner="", lease_until=None)
 
 
-def ksef_submission_process(*, submission_id: int) -> Outcome:
-    """One run of the state machine for one submission. Safe to call any number of times, concurrently."""
+def ksef_submission_process(*, submission_id: int, scheduled: bool = False) -> Outcome:
+    """One run of the state machine for one submission. Safe to call any number of times, concurrently.
+
+    `scheduled` (tasks): a run that finds another worker on it, or comes before the submission's next attempt, is
+    a duplicate delivery — it does nothing and schedules nothing, so duplicates never multiply."""
+    if scheduled:
+        due = KsefSubmission.objects.filter(pk=submission_id).values_list("next_attempt_at", flat=True).first()
+        if due is not None and due > timezone.now() + dt.timedelta(seconds=0.2):
+            return Outcome("early")
     if not _acquire(submission_id):
-        return Outcome("busy", retry_in=settings.KSEF_RETRY_BASE_SECONDS)
+        return Outcome("busy", retry_in=None if scheduled else settings.KSEF_RETRY_BASE_SECONDS)
     try:
         submission = KsefSubmission.objects.select_related("connection", "document").get(pk=submission_id)
-        return _run(submission)
+        outcome = _run(submission)
     finally:
         _release(submission_id)
+    if outcome.retry_in is not None:
+        _save(submission, next_attempt_at=timezone.now() + dt.timedelta(seconds=outcome.retry_in))
+    return outcome
 
 
 def _backoff(submission: KsefSubmission, retry_after: float | None) -> float:
@@ -435,13 +445,14 @@ def _upo_acquired_at(upo: bytes):
 
 
 def ksef_due_submissions(limit: int = 500) -> list[int]:
-    """Work whose enqueue or worker was lost: active (or accepted without UPO), due, not leased."""
-    now = timezone.now()
+    """Work whose enqueue or worker was lost: active (or accepted without UPO), overdue by more than
+    `KSEF_SWEEP_GRACE_SECONDS` (a live task chain is never that late), not leased."""
+    now = timezone.now() - dt.timedelta(seconds=settings.KSEF_SWEEP_GRACE_SECONDS)
     manual_waiting = Q(connection__send_automatically=False, requested_at__isnull=True, sends=0)
     return list(
         KsefSubmission.objects.filter(Q(state__in=ACTIVE) | Q(state=KsefState.ACCEPTED, upo=b""))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True, updated_at__lte=now) | Q(next_attempt_at__lte=now))
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now()))
         .exclude(manual_waiting)
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
@@ -506,3 +517,22 @@ def document_ksef_upo(*, document: Document) -> bytes:
     if submission is None or not submission.upo:
         raise Conflict("UPO nie jest jeszcze dostępne — dokument nie został przyjęty w KSeF.")
     return bytes(submission.upo)
+
+
+def document_ksef_qr(document: Document) -> dict | None:
+    """KOD I for the PDF and the preview: `{"url", "label", "png", "data_uri"}` — the verification link of the
+    exact bytes sent, labelled with the KSeF number, or "OFFLINE" while there is none. None outside KSeF."""
+    submission = getattr(document, "ksef_submission", None) if document.pk else None
+    if submission is None or not submission.sha256:
+        return None
+    from ksef_client.services.qr import add_label_to_qr, generate_qr_png
+
+    url = submission_verification_url(submission)
+    label = submission.ksef_number if submission.state == KsefState.ACCEPTED else "OFFLINE"
+    png = add_label_to_qr(generate_qr_png(url, box_size=6, border=4), label, font_size=14)
+    return {
+        "url": url,
+        "label": label,
+        "png": png,
+        "data_uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+    }

@@ -11,7 +11,7 @@ from .ksef_send import ksef_close_idle_sessions, ksef_due_submissions, ksef_subm
 @shared_task(name="accounting.ksef_send", queue="ksef", bind=True, acks_late=True, ignore_result=True)
 def ksef_send_task(self, submission_id: int) -> str:
     """Idempotent (every step is recorded before the next call; a lease keeps one worker per submission)."""
-    outcome = ksef_submission_process(submission_id=submission_id)
+    outcome = ksef_submission_process(submission_id=submission_id, scheduled=True)
     if outcome.retry_in is None:
         return outcome.state
     if self.request.is_eager:
@@ -19,7 +19,7 @@ def ksef_send_task(self, submission_id: int) -> str:
         deadline = time.monotonic() + settings.KSEF_EAGER_SECONDS
         while outcome.retry_in is not None and time.monotonic() + outcome.retry_in < deadline:
             time.sleep(outcome.retry_in)
-            outcome = ksef_submission_process(submission_id=submission_id)
+            outcome = ksef_submission_process(submission_id=submission_id, scheduled=True)
         return outcome.state
     ksef_send_task.apply_async((submission_id,), countdown=outcome.retry_in)
     return outcome.state

@@ -34,3 +34,6 @@ def _retry_inline(document_id: int) -> str:
         except SyncRetry:
             continue
     return "issuing"
+
+
+from . import ksef_tasks  # noqa: E402, F401 - registers the KSeF tasks (queue `ksef`) with the worker

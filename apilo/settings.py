@@ -225,6 +225,7 @@ KSEF_RETRY_MAX_SECONDS = env.float("KSEF_RETRY_MAX_SECONDS", default=300.0)
 KSEF_OFFLINE_AFTER_SECONDS = env.float("KSEF_OFFLINE_AFTER_SECONDS", default=900.0)
 KSEF_SESSION_IDLE_SECONDS = env.float("KSEF_SESSION_IDLE_SECONDS", default=600.0)
 KSEF_LEASE_SECONDS = env.float("KSEF_LEASE_SECONDS", default=120.0)
+KSEF_SWEEP_GRACE_SECONDS = env.float("KSEF_SWEEP_GRACE_SECONDS", default=30.0)
 KSEF_EAGER_SECONDS = env.float("KSEF_EAGER_SECONDS", default=5.0)  # in-process mode: inline steps per send
 DEMO_KSEF_URL = env.str("DEMO_KSEF_URL", default="")
 if env.str("EMAIL_FILE_PATH", default=""):
@@ -238,6 +239,11 @@ CELERY_TASK_ROUTES = {
     "accounting.sweep_ksef": {"queue": "ksef"},
     "automation.*": {"queue": "default"},
     "devices.*": {"queue": "devices"},
+}
+# Beat: the KSeF sweeper re-enqueues due sends whose enqueue or worker was lost and closes idle sessions.
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "sweep-ksef": {"task": "accounting.sweep_ksef", "schedule": env.float("KSEF_SWEEP_SECONDS", default=60.0)},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -77,6 +77,7 @@ def test_an_outage_makes_documents_offline_with_a_deadline_and_they_catch_up_whe
     series, fake_ksef, ksef_settings, admin_api, django_capture_on_commit_callbacks
 ):
     ksef_settings.KSEF_OFFLINE_AFTER_SECONDS = 0
+    ksef_settings.KSEF_SWEEP_GRACE_SECONDS = 0
     fake_ksef.available = False
     with django_capture_on_commit_callbacks(execute=False):
         documents = [services.document_issue(order=OrderFactory(), series=series) for _ in range(3)]
