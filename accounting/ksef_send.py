@@ -403,11 +403,35 @@ def _accept(submission: KsefSubmission, number: str, acquired_at, mode: str) -> 
         )
         Document.objects.filter(pk=submission.document_id).update(ksef_number=number)
     logger.info("KSeF accepted a document", extra={"document": submission.document_id})
+    _refresh_pdf(submission)
     waiting = KsefSubmission.objects.filter(
         document__corrected_document_id=submission.document_id, state__in=ACTIVE
     ).values_list("pk", flat=True)
     for pk in waiting:
         _enqueue(pk)
+
+
+def _refresh_pdf(submission: KsefSubmission) -> None:
+    """A PDF rendered before the KSeF number existed (KOD I labelled OFFLINE) is rendered once more with the
+    number; the stored file is replaced and its hash updated."""
+    if submission.pdf_refreshed:
+        return
+    document = Document.objects.get(pk=submission.document_id)
+    if not document.pdf:
+        return
+    from django.core.files.base import ContentFile
+
+    from .pdf import render_pdf
+
+    try:
+        content = render_pdf(document)
+    except Exception:  # a rendering problem must not undo the acceptance; the old PDF stays
+        logger.exception("re-rendering the PDF after KSeF acceptance failed", extra={"document": document.pk})
+        return
+    document.pdf.save(f"{document.number.replace('/', '_')}.pdf", ContentFile(content), save=False)
+    document.pdf_sha256 = hashlib.sha256(content).hexdigest()
+    document.save(update_fields=["pdf", "pdf_sha256"])
+    _save(submission, pdf_refreshed=True)
 
 
 def _fetch_upo(gateway: KsefGateway, submission: KsefSubmission) -> None:

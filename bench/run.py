@@ -15,7 +15,14 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench import bench_automation, bench_documents, bench_infakt, bench_ksef, bench_orders  # noqa: E402
+from bench import (  # noqa: E402
+    bench_automation,
+    bench_documents,
+    bench_infakt,
+    bench_ksef,
+    bench_ksef_send,
+    bench_orders,
+)
 
 BENCHMARKS = {
     "orders": bench_orders.run,
@@ -23,6 +30,7 @@ BENCHMARKS = {
     "document-list": bench_documents.run_list,
     "infakt": bench_infakt.run,
     "ksef": bench_ksef.run,
+    "ksef-send": bench_ksef_send.run,
     "automation": bench_automation.run,
 }
 
@@ -34,6 +42,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--infakt-invoices", type=int, default=1000)
     parser.add_argument("--ksef-invoices", type=int, default=10_000)
+    parser.add_argument("--ksef-send-invoices", type=int, default=1000)
     parser.add_argument("--automation-orders", type=int, default=10_000)
     args = parser.parse_args()
     for name, bench in BENCHMARKS.items():

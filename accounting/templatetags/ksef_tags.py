@@ -2,6 +2,7 @@
 button and KOD I of a document (nothing for documents outside KSeF)."""
 
 from django import template
+from django.utils.html import format_html
 
 from ..ksef_send import document_ksef_qr
 from ..models import KsefSubmission
@@ -18,3 +19,18 @@ def ksef_panel(context, document):
         "qr": document_ksef_qr(document) if submission else None,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag
+def ksef_qr(document, width: int = 150):
+    """KOD I as an <img> with its label (the KSeF number or OFFLINE) — for the PDF and the preview."""
+    qr = document_ksef_qr(document)
+    if qr is None:
+        return ""
+    return format_html(
+        '<figure class="ksef-qr"><img src="{}" alt="KSeF: {}" width="{}"><figcaption>{}</figcaption></figure>',
+        qr["data_uri"],
+        qr["label"],
+        width,
+        qr["label"],
+    )

@@ -1,5 +1,7 @@
 """The document preview shows the KSeF state, number, UPO download, the send button and KOD I."""
 
+import hashlib
+
 import pytest
 
 from accounting import services
@@ -53,3 +55,22 @@ def test_documents_filter_by_ksef_state_and_the_register_lists_ksef_numbers(
     assert ids("not_applicable") == [local.pk]
     register = staff_client.get("/ksiegowosc/dokumenty/rejestr.csv?ksef_state=accepted").content.decode("utf-8-sig")
     assert "Numer KSeF" in register.splitlines()[0] and submission.ksef_number in register
+
+
+def test_a_stored_pdf_is_rendered_once_more_when_the_ksef_number_arrives(
+    ksef_connection, fake_ksef, django_capture_on_commit_callbacks
+):
+    series = services.series_save(data={"ksef_connection": ksef_connection}, series=SeriesFactory())
+    with django_capture_on_commit_callbacks(execute=False):
+        document = services.document_issue(order=OrderFactory(), series=series)
+    services.document_pdf(document=document)
+    document.refresh_from_db()
+    first_hash = document.pdf_sha256
+    submission = KsefSubmission.objects.get(document=document)
+    while ksef_submission_process(submission_id=submission.pk).retry_in is not None:
+        pass
+    document.refresh_from_db()
+    submission.refresh_from_db()
+    assert submission.pdf_refreshed and first_hash
+    with document.pdf.open("rb") as handle:  # the stored file was replaced and its hash follows it
+        assert hashlib.sha256(handle.read()).hexdigest() == document.pdf_sha256
