@@ -65,3 +65,32 @@ def test_the_qr_code_image_carries_the_verification_link_and_the_label(ksef_conn
     submission.refresh_from_db()
     assert after["label"] == submission.ksef_number and after["url"] == before["url"]
     assert after["data_uri"].startswith("data:image/png;base64,")
+
+
+def test_the_qr_code_decodes_to_the_link_whose_hash_is_sha256_of_the_xml_ksef_received(
+    ksef_connection, fake_ksef, tmp_path
+):
+    import base64
+    import hashlib
+    import subprocess
+
+    from accounting import services
+    from accounting.ksef_send import document_ksef_qr, ksef_submission_process
+    from accounting.models import Document, KsefSubmission
+    from tests.factories import OrderFactory, SeriesFactory
+
+    series = services.series_save(data={"ksef_connection": ksef_connection}, series=SeriesFactory())
+    document = services.document_issue(order=OrderFactory(), series=series)
+    submission = KsefSubmission.objects.get(document=document)
+    while ksef_submission_process(submission_id=submission.pk).retry_in is not None:
+        pass
+    qr = document_ksef_qr(Document.objects.get(pk=document.pk))
+    image = tmp_path / "kod.png"
+    image.write_bytes(qr["png"])
+    decoded = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(image)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (received,) = fake_ksef.accepted()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(received.xml).digest()).decode().rstrip("=")
+    assert decoded == f"https://qr-test.ksef.mf.gov.pl/invoice/5260250274/{document.issue_date:%d-%m-%Y}/{digest}"
+    assert qr["label"] == received.ksef_number
