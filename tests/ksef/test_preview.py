@@ -1,5 +1,6 @@
 """The document preview shows the KSeF state, number, UPO download, the send button and KOD I."""
 
+import base64
 import hashlib
 
 import pytest
@@ -74,3 +75,24 @@ def test_a_stored_pdf_is_rendered_once_more_when_the_ksef_number_arrives(
     assert submission.pdf_refreshed and first_hash
     with document.pdf.open("rb") as handle:  # the stored file was replaced and its hash follows it
         assert hashlib.sha256(handle.read()).hexdigest() == document.pdf_sha256
+
+
+def test_the_pdf_carries_kod_i_with_the_ksef_number_under_it(ksef_connection, fake_ksef, tmp_path):
+    import subprocess
+
+    series = services.series_save(data={"ksef_connection": ksef_connection}, series=SeriesFactory())
+    document = services.document_issue(order=OrderFactory(), series=series)
+    submission = KsefSubmission.objects.get(document=document)
+    while ksef_submission_process(submission_id=submission.pk).retry_in is not None:
+        pass
+    submission.refresh_from_db()
+    document.refresh_from_db()
+    pdf = services.document_pdf(document=document)
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert submission.ksef_number in text
+    (tmp_path / "f.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(tmp_path / "f.pdf"), str(tmp_path / "page")], check=True)
+    pages = sorted(str(p) for p in tmp_path.glob("page*.png"))
+    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", *pages], capture_output=True, text=True).stdout
+    digest = base64.urlsafe_b64encode(hashlib.sha256(fake_ksef.accepted()[0].xml).digest()).decode().rstrip("=")
+    assert decoded.strip().endswith(f"/invoice/5260250274/{document.issue_date:%d-%m-%Y}/{digest}")
