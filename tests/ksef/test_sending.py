@@ -229,3 +229,23 @@ def test_an_expired_session_and_an_expired_token_are_replaced_without_a_second_i
     assert KsefSubmission.objects.filter(state="accepted").count() == 3
     assert len(fake_ksef.accepted()) == 3 and len(fake_ksef.invoices) == 3
     assert KsefConnection.objects.get().sessions_opened == 2
+
+
+def test_the_sweeper_picks_up_lost_sends_and_closes_idle_sessions(
+    ksef_series, fake_ksef, ksef_settings, django_capture_on_commit_callbacks
+):
+    from accounting.ksef_tasks import sweep_ksef
+
+    ksef_settings.KSEF_SWEEP_GRACE_SECONDS = 0
+    ksef_settings.KSEF_SESSION_IDLE_SECONDS = 0
+    ksef_settings.KSEF_EAGER_SECONDS = 2
+    with django_capture_on_commit_callbacks(execute=False):  # the enqueue is "lost"
+        (document,) = _issue(ksef_series)
+    submission = KsefSubmission.objects.get(document=document)
+    assert ksef_due_submissions() == [submission.pk]
+    sweep_ksef()  # eager here: runs the send inline, then closes the now idle session
+    submission.refresh_from_db()
+    assert submission.state == "accepted" and submission.upo
+    connection = KsefConnection.objects.get()
+    assert connection.session_reference == "" and connection.session_state_encrypted == ""
+    assert fake_ksef.sessions[submission.session_reference].status in (170, 200)
