@@ -128,6 +128,11 @@ def ksef_document_issued(document: Document) -> KsefSubmission | None:
         return submission
     if not _waits_for_original(document):
         _make_xml(submission)
+    if submission.connection.offline24 and submission.state == KsefState.PENDING:
+        # the seller's choice (art. 106nda): issued offline, sent with offlineMode by the next working day
+        submission.state = KsefState.OFFLINE
+        submission.offline_since = timezone.now()
+        submission.offline_deadline = _next_working_day(document.issue_date)
     submission.save()
     if submission.state != KsefState.REJECTED and submission.connection.send_automatically:
         _enqueue(submission.pk)

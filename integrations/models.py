@@ -72,6 +72,12 @@ class KsefConnection(crypto.EncryptedApiKey, models.Model):
     credentials_encrypted = models.TextField(blank=True, editable=False)
     key_hint = models.CharField("token (końcówka)", max_length=8, blank=True, editable=False)
     send_automatically = models.BooleanField("wysyłaj automatycznie po wystawieniu", default=True)
+    offline24 = models.BooleanField(
+        "tryb offline24",
+        default=False,
+        help_text="Faktury wystawiane w trybie offline24 (art. 106nda): oznaczone jako offline, z kodem QR "
+        "„OFFLINE”, wysyłane do KSeF najpóźniej następnego dnia roboczego.",
+    )
     state = models.CharField(
         "stan połączenia", max_length=10, choices=KsefConnectionState.choices, default=KsefConnectionState.UNKNOWN
     )

@@ -35,6 +35,7 @@ class KsefConnectionSerializer(serializers.ModelSerializer):
             "token",
             "token_last4",
             "send_automatically",
+            "offline24",
             "state",
             "last_error",
             "last_checked_at",

@@ -22,6 +22,12 @@ class KsefConnectionForm(forms.Form):
         "(InvoiceWrite). Przechowujemy go zaszyfrowany i nigdy nie pokazujemy.",
     )
     send_automatically = forms.BooleanField(label="Wysyłaj automatycznie po wystawieniu", required=False, initial=True)
+    offline24 = forms.BooleanField(
+        label="Tryb offline24",
+        required=False,
+        help_text="Faktury oznaczone jako offline (kod QR „OFFLINE”), wysyłane do KSeF najpóźniej następnego dnia "
+        "roboczego (art. 106nda).",
+    )
 
     def __init__(self, *args, editing=False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -96,6 +96,8 @@ def ksef_connection_save(*, data: dict, connection: KsefConnection | None = None
         connection.qr_environment = connection.environment
     if "send_automatically" in data:
         connection.send_automatically = bool(data["send_automatically"])
+    if "offline24" in data:
+        connection.offline24 = bool(data["offline24"])
     token = (data.get("token") or "").strip()
     url_changed = old_url is not None and old_url != (connection.environment, connection.base_url)
     if url_changed and not token:

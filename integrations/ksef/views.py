@@ -35,6 +35,7 @@ class KsefConnectionFormView(AdminRequiredMixin, View):
                 "base_url": connection.base_url,
                 "qr_environment": connection.qr_environment,
                 "send_automatically": connection.send_automatically,
+                "offline24": connection.offline24,
             }
         form = KsefConnectionForm(initial=initial, editing=bool(connection))
         return render(request, self.template_name, {"form": form, "connection": connection})

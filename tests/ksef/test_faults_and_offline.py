@@ -99,3 +99,23 @@ def test_an_outage_makes_documents_offline_with_a_deadline_and_they_catch_up_whe
     for submission in KsefSubmission.objects.all():
         assert submission.state == "accepted" and submission.invoicing_mode == "Offline"
     assert_each_accepted_exactly_once(fake_ksef, list(Document.objects.filter(pk__in=[d.pk for d in documents])))
+
+
+def test_offline24_marks_invoices_offline_with_the_next_working_day_and_sends_them_in_offline_mode(
+    series, fake_ksef, admin_api, django_capture_on_commit_callbacks
+):
+    from integrations.models import KsefConnection
+
+    connection = KsefConnection.objects.get()
+    assert admin_api.patch(f"/api/ksef-connections/{connection.pk}/", {"offline24": True}, format="json").json()[
+        "offline24"
+    ]
+    with django_capture_on_commit_callbacks(execute=False):
+        document = services.document_issue(order=OrderFactory(), series=series)
+    submission = KsefSubmission.objects.get(document=document)
+    assert submission.state == "offline" and submission.offline_deadline > document.issue_date
+    assert submission.offline_deadline.weekday() < 5
+    while ksef_submission_process(submission_id=submission.pk).retry_in is not None:
+        pass
+    submission.refresh_from_db()
+    assert submission.state == "accepted" and submission.invoicing_mode == "Offline"
