@@ -173,6 +173,7 @@ SPECTACULAR_SETTINGS = {
         "ItemKindEnum": "orders.models.ItemKind",
         "DocumentKindEnum": "accounting.models.DocumentKind",
         "VatRateEnum": "orders.models.VatRate",
+        "ConnectionStateEnum": "integrations.models.ConnectionState",  # inFakt and KSeF connections
     },
 }
 

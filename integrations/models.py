@@ -45,10 +45,7 @@ class KsefEnvironment(models.TextChoices):
     CUSTOM = "custom", "Własny adres"
 
 
-class KsefConnectionState(models.TextChoices):
-    UNKNOWN = "unknown", "Nie sprawdzono"
-    OK = "ok", "Połączono"
-    FAILING = "failing", "Błąd połączenia"
+KsefConnectionState = ConnectionState  # the same states as an accounting-service connection
 
 
 class KsefConnection(crypto.EncryptedApiKey, models.Model):
