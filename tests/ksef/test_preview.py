@@ -54,6 +54,8 @@ def test_documents_filter_by_ksef_state_and_the_register_lists_ksef_numbers(
     assert ids("accepted") == [sent.pk]
     assert ids("pending") == [waiting.pk]
     assert ids("not_applicable") == [local.pk]
+    listing = staff_client.get("/ksiegowosc/dokumenty/?ksef_state=accepted").content.decode()
+    assert "Stan KSeF" in listing and sent.number in listing and waiting.number not in listing
     register = staff_client.get("/ksiegowosc/dokumenty/rejestr.csv?ksef_state=accepted").content.decode("utf-8-sig")
     assert "Numer KSeF" in register.splitlines()[0] and submission.ksef_number in register
 
