@@ -112,6 +112,12 @@ def _make_xml(submission: KsefSubmission) -> None:
         ]
         submission.last_error = "Dokument nie przechodzi walidacji FA(3) — nie został wysłany do KSeF."
         return
+    except Exception:  # a generator failure must not undo the issuing: recorded, retried with "Wyślij do KSeF"
+        logger.exception("FA(3) generation failed", extra={"document": document.pk})
+        submission.state = KsefState.REJECTED
+        submission.errors = [{"code": "FA3", "message": "Nie udało się utworzyć pliku FA(3).", "details": []}]
+        submission.last_error = "Nie udało się utworzyć pliku FA(3) — dokument nie został wysłany do KSeF."
+        return
     submission.xml = xml
     submission.sha256 = hashlib.sha256(xml).hexdigest()
 
