@@ -43,6 +43,7 @@ from integrations.ksef.client import (
     KsefRejected,
     KsefRetry,
     KsefSessionGone,
+    certificate_url,
     verification_url,
 )
 from integrations.models import KsefConnectionState
@@ -565,9 +566,22 @@ def document_ksef_qr(document: Document) -> dict | None:
     url = submission_verification_url(submission)
     label = submission.ksef_number if submission.state == KsefState.ACCEPTED else "OFFLINE"
     png = add_label_to_qr(generate_qr_png(url, box_size=6, border=4), label, font_size=14)
-    return {
+    qr = {
         "url": url,
         "label": label,
         "png": png,
         "data_uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+        "certificate": None,
     }
+    offline = submission.state == KsefState.OFFLINE or submission.invoicing_mode == "Offline"
+    if offline and submission.connection.offline_certificate_serial:
+        # KOD II: the issuer, proven with the KSeF certificate of type Offline
+        link = certificate_url(submission.connection, sha256_b64=_hash_b64(submission))
+        second = add_label_to_qr(generate_qr_png(link, box_size=4, border=4), "CERTYFIKAT", font_size=14)
+        qr["certificate"] = {
+            "url": link,
+            "label": "CERTYFIKAT",
+            "png": second,
+            "data_uri": "data:image/png;base64," + base64.b64encode(second).decode("ascii"),
+        }
+    return qr

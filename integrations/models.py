@@ -68,6 +68,10 @@ class KsefConnection(crypto.EncryptedApiKey, models.Model):
     )
     credentials_encrypted = models.TextField(blank=True, editable=False)
     key_hint = models.CharField("token (końcówka)", max_length=8, blank=True, editable=False)
+    # KSeF certificate of type Offline (KOD II on offline invoices): certificate and private key, encrypted
+    offline_certificate_encrypted = models.TextField(blank=True, editable=False)
+    offline_key_encrypted = models.TextField(blank=True, editable=False)
+    offline_certificate_serial = models.CharField("numer seryjny certyfikatu offline", max_length=64, blank=True)
     send_automatically = models.BooleanField("wysyłaj automatycznie po wystawieniu", default=True)
     offline24 = models.BooleanField(
         "tryb offline24",

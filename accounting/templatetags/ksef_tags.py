@@ -27,10 +27,18 @@ def ksef_qr(document, width: int = 150):
     qr = document_ksef_qr(document)
     if qr is None:
         return ""
-    return format_html(
+    html = format_html(
         '<figure class="ksef-qr"><img src="{}" alt="KSeF: {}" width="{}"><figcaption>{}</figcaption></figure>',
         qr["data_uri"],
         qr["label"],
         width,
         qr["label"],
     )
+    if qr["certificate"]:
+        html += format_html(
+            '<figure class="ksef-qr ksef-qr-2"><img src="{}" alt="KSeF: CERTYFIKAT" width="{}">'
+            "<figcaption>CERTYFIKAT</figcaption></figure>",
+            qr["certificate"]["data_uri"],
+            width,
+        )
+    return html

@@ -22,6 +22,8 @@ class KsefConnectionSerializer(serializers.ModelSerializer):
         write_only=True, required=False, allow_blank=True, max_length=500, style={"input_type": "password"}
     )
     token_last4 = serializers.CharField(source="key_hint", read_only=True)
+    offline_certificate = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    offline_private_key = serializers.CharField(write_only=True, required=False, allow_blank=True)
 
     class Meta:
         model = KsefConnection
@@ -36,11 +38,14 @@ class KsefConnectionSerializer(serializers.ModelSerializer):
             "token_last4",
             "send_automatically",
             "offline24",
+            "offline_certificate",
+            "offline_private_key",
+            "offline_certificate_serial",
             "state",
             "last_error",
             "last_checked_at",
         ]
-        read_only_fields = ["state", "last_error", "last_checked_at"]
+        read_only_fields = ["state", "last_error", "last_checked_at", "offline_certificate_serial"]
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

@@ -133,6 +133,19 @@ def verification_url(connection: KsefConnection, *, issue_date: dt.date, sha256_
     return VerificationLinkService(options).build_invoice_verification_url(connection.nip, issue_date, sha256_b64)
 
 
+def certificate_url(connection: KsefConnection, *, sha256_b64: str) -> str:
+    """KOD II: the certificate link signed with the connection's offline certificate key (ksef-client signs it)."""
+    options = KsefClientOptions(base_url=api_url(connection), base_qr_url=qr_url(connection))
+    return VerificationLinkService(options).build_certificate_verification_url(
+        seller_nip=connection.nip,
+        context_identifier_type="Nip",
+        context_identifier_value=connection.nip,
+        certificate_serial=connection.offline_certificate_serial,
+        invoice_hash=sha256_b64,
+        private_key_pem=crypto.decrypt(connection.offline_key_encrypted),
+    )
+
+
 def _error_code(err: KsefApiError) -> tuple[int | None, str, list[str]]:
     response = err.exception_response
     if response and response.exception and response.exception.exception_detail_list:

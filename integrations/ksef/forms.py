@@ -29,6 +29,19 @@ class KsefConnectionForm(forms.Form):
         "roboczego (art. 106nda).",
     )
 
+    offline_certificate = forms.CharField(
+        label="Certyfikat KSeF typu Offline (PEM)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Dla kodu QR II (CERTYFIKAT) na fakturach offline. Zostaw puste, aby zachować zapisany.",
+    )
+    offline_private_key = forms.CharField(
+        label="Klucz prywatny certyfikatu offline (PEM)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Przechowujemy go zaszyfrowany i nigdy nie pokazujemy.",
+    )
+
     def __init__(self, *args, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
         if editing:

@@ -9,6 +9,7 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apilo import crypto
 from apilo.errors import ApplicationError
 from apilo.validators import normalize_nip, validate_nip
 
@@ -42,6 +43,41 @@ def _forget_cache(connection: KsefConnection) -> None:
     for name in ("access_token_encrypted", "refresh_token_encrypted", "session_state_encrypted", "session_reference"):
         setattr(connection, name, "")
     connection.access_valid_until = connection.refresh_valid_until = connection.session_valid_until = None
+
+
+def _set_offline_certificate(connection: KsefConnection, certificate_pem: str, key_pem: str) -> None:
+    """A KSeF certificate of type Offline and its private key (PEM): checked to belong together, stored encrypted."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if not certificate_pem.strip() or not key_pem.strip():
+        raise ApplicationError(
+            "Podaj certyfikat offline i jego klucz prywatny (oba w formacie PEM).", field="offline_certificate"
+        )
+    try:
+        certificate = x509.load_pem_x509_certificate(certificate_pem.strip().encode())
+    except ValueError as err:
+        raise ApplicationError(
+            "Certyfikat offline nie jest poprawnym plikiem PEM.", field="offline_certificate"
+        ) from err
+    try:
+        key = serialization.load_pem_private_key(key_pem.strip().encode(), password=None)
+    except (ValueError, TypeError) as err:
+        raise ApplicationError(
+            "Klucz prywatny nie jest poprawnym, niezaszyfrowanym plikiem PEM.", field="offline_private_key"
+        ) from err
+    if not (
+        (isinstance(key, rsa.RSAPrivateKey) and key.key_size >= 2048)
+        or (isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1")
+    ):
+        raise ApplicationError("Klucz musi być RSA (min. 2048 bitów) lub ECDSA P-256.", field="offline_private_key")
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
+        raise ApplicationError("Klucz prywatny nie pasuje do certyfikatu offline.", field="offline_private_key")
+    connection.offline_certificate_encrypted = crypto.encrypt(certificate_pem.strip())
+    connection.offline_key_encrypted = crypto.encrypt(key_pem.strip())
+    connection.offline_certificate_serial = f"{certificate.serial_number:X}"
 
 
 def ksef_connection_save(*, data: dict, connection: KsefConnection | None = None) -> KsefConnection:
@@ -98,6 +134,10 @@ def ksef_connection_save(*, data: dict, connection: KsefConnection | None = None
         connection.send_automatically = bool(data["send_automatically"])
     if "offline24" in data:
         connection.offline24 = bool(data["offline24"])
+    if data.get("offline_certificate") or data.get("offline_private_key"):
+        _set_offline_certificate(
+            connection, data.get("offline_certificate") or "", data.get("offline_private_key") or ""
+        )
     token = (data.get("token") or "").strip()
     url_changed = old_url is not None and old_url != (connection.environment, connection.base_url)
     if url_changed and not token:

@@ -119,3 +119,68 @@ def test_offline24_marks_invoices_offline_with_the_next_working_day_and_sends_th
         pass
     submission.refresh_from_db()
     assert submission.state == "accepted" and submission.invoicing_mode == "Offline"
+
+
+def _offline_certificate():
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sklep Bursztyn — certyfikat offline")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(0x01F20A5D352AE590)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem, key
+
+
+def test_offline_invoices_carry_kod_ii_signed_with_the_offline_certificate(
+    series, fake_ksef, admin_api, django_capture_on_commit_callbacks
+):
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from accounting.ksef_send import document_ksef_qr
+    from integrations.models import KsefConnection
+
+    cert_pem, key_pem, key = _offline_certificate()
+    _other_cert, other_key, _ = _offline_certificate()
+    connection = KsefConnection.objects.get()
+    url = f"/api/ksef-connections/{connection.pk}/"
+    mismatch = admin_api.patch(url, {"offline_certificate": cert_pem, "offline_private_key": other_key}, format="json")
+    assert mismatch.status_code == 400 and "offline_private_key" in mismatch.json()
+    saved = admin_api.patch(
+        url, {"offline_certificate": cert_pem, "offline_private_key": key_pem, "offline24": True}, format="json"
+    )
+    assert saved.status_code == 200 and saved.json()["offline_certificate_serial"] == "1F20A5D352AE590"
+    assert "BEGIN" not in saved.content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        document = services.document_issue(order=OrderFactory(), series=series)
+    qr = document_ksef_qr(Document.objects.get(pk=document.pk))
+    assert qr["label"] == "OFFLINE" and qr["certificate"]["label"] == "CERTYFIKAT"
+    link = qr["certificate"]["url"]
+    prefix = f"https://qr-test.ksef.mf.gov.pl/certificate/Nip/{SELLER_NIP}/{SELLER_NIP}/1F20A5D352AE590/"
+    assert link.startswith(prefix)
+    signed, signature = link.removeprefix("https://").rsplit("/", 1)
+    key.public_key().verify(
+        base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
+        signed.encode(),
+        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+        hashes.SHA256(),
+    )
