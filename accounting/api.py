@@ -63,6 +63,7 @@ class SeriesSerializer(serializers.ModelSerializer):
             "integration",
             "external_numbering",
             "printer",
+            "ksef_connection",
         ]
         read_only_fields = ["external_numbering"]
         validators = []
@@ -105,6 +106,7 @@ class DocumentSerializer(serializers.ModelSerializer):
     external = serializers.SerializerMethodField()
     vat_summary = VatRowSerializer(many=True, read_only=True)
     pdf_url = serializers.SerializerMethodField()
+    ksef = serializers.SerializerMethodField()
 
     class Meta:
         model = Document
@@ -146,6 +148,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "ksef_validation_state",
             "external",
             "warnings",
+            "ksef",
             "created_at",
         ]
         read_only_fields = fields
@@ -159,6 +162,10 @@ class DocumentSerializer(serializers.ModelSerializer):
         if document.kind not in (DocumentKind.INVOICE, DocumentKind.CORRECTION):
             return []
         return rules.late_issue_warnings(document.sale_date, document.issue_date)
+    def get_ksef(self, document) -> dict:
+        from .ksef_send import document_ksef_block
+
+        return document_ksef_block(document)
 
     @extend_schema_field(ExternalSerializer(allow_null=True))
     def get_external(self, document):
@@ -267,7 +274,7 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsStaffRole]
 
     def get_queryset(self):
-        return Document.objects.select_related("series").prefetch_related("lines")
+        return Document.objects.select_related("series", "ksef_submission__connection").prefetch_related("lines")
 
     @extend_schema(responses={(200, "application/pdf"): bytes})
     @action(detail=True, methods=["get"])
@@ -283,6 +290,9 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
         from .ksef import KsefInvalid, document_ksef_xml
 
         document = self.get_object()
+        submission = getattr(document, "ksef_submission", None)
+        if submission is not None and submission.xml:  # the bytes sent to KSeF, not a new rendering
+            return HttpResponse(bytes(submission.xml), content_type="application/xml")
         try:
             xml = document_ksef_xml(document)
         except KsefInvalid as err:
@@ -294,6 +304,28 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
                 status=422,
             )
         return HttpResponse(xml, content_type="application/xml")
+
+    @extend_schema(request=None, responses={202: DocumentSerializer, 409: dict})
+    @action(detail=True, methods=["post"], url_path="ksef/send", url_name="ksef-send")
+    def ksef_send(self, request, pk=None):
+        """Send to KSeF now, or again after a fixable failure. 409 when already accepted."""
+        from .ksef_send import ksef_send_now
+
+        document = self.get_object()
+        ksef_send_now(document=document)
+        document = self.get_queryset().get(pk=document.pk)
+        return Response(DocumentSerializer(document, context={"request": request}).data, status=202)
+
+    @extend_schema(responses={(200, "application/xml"): bytes, 409: dict})
+    @action(detail=True, methods=["get"], url_path="ksef/upo", url_name="ksef-upo")
+    def ksef_upo(self, request, pk=None):
+        """The UPO (KSeF's official acknowledgement) as XML."""
+        from .ksef_send import document_ksef_upo
+
+        document = self.get_object()
+        response = HttpResponse(document_ksef_upo(document=document), content_type="application/xml")
+        response["Content-Disposition"] = f'attachment; filename="UPO_{document.number.replace("/", "_")}.xml"'
+        return response
 
     @extend_schema(request=CorrectionSerializer, responses={201: DocumentSerializer})
     @action(detail=True, methods=["post"])

@@ -68,14 +68,17 @@ class SeriesIntegrationForm(SeriesForm):
     confirm_mismatch = forms.BooleanField(label="Zapisz mimo różnic z danymi w serwisie", required=False)
 
     class Meta(SeriesForm.Meta):
-        fields = [*SeriesForm.Meta.fields, "integration"]
+        fields = [*SeriesForm.Meta.fields, "integration", "ksef_connection"]
         help_texts = {
             **SeriesForm.Meta.help_texts,
             "integration": "inFakt sam numeruje faktury: numer dokumentu zawsze pochodzi z inFakt.",
         }
 
     def sections(self):
-        return [*super().sections(), ("Integracja zewnętrzna", [self["integration"], self["confirm_mismatch"]])]
+        sections = [*super().sections(), ("Integracja zewnętrzna", [self["integration"], self["confirm_mismatch"]])]
+        if self.instance.kind in ("invoice", "correction"):
+            sections.append(("KSeF", [self["ksef_connection"]]))
+        return sections
 
 
 class SetupForm(forms.ModelForm):

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from apilo.validators import validate_bank_account, validate_currency, validate_nip, validate_swift
-from integrations.models import Integration
+from integrations.models import Integration, KsefConnection
 from orders.models import Order, PaymentMethod, VatRate
 
 
@@ -82,6 +82,15 @@ class DocumentSeries(models.Model):
         related_name="series",
         verbose_name="drukarka fiskalna",
         help_text="Dla serii paragonów: drukarka, na której drukują się paragony.",
+    )
+    ksef_connection = models.ForeignKey(
+        KsefConnection,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="series",
+        verbose_name="połączenie z KSeF",
+        help_text="Faktury i korekty tej serii trafiają do KSeF; NIP sprzedawcy musi być taki jak w połączeniu.",
     )
     external_numbering = models.BooleanField(
         "numer z serwisu zewnętrznego",
@@ -413,3 +422,52 @@ class EmailMessage(models.Model):
 
     def __str__(self):
         return f"{self.recipient}: {self.subject}"
+
+
+class KsefState(models.TextChoices):
+    NOT_APPLICABLE = "not_applicable", "Nie dotyczy"
+    PENDING = "pending", "Oczekuje na wysłanie"
+    SENDING = "sending", "Wysyłanie do KSeF"
+    ACCEPTED = "accepted", "Przyjęty w KSeF"
+    REJECTED = "rejected", "Odrzucony przez KSeF"
+    OFFLINE = "offline", "Offline — czeka na KSeF"
+
+
+class KsefSubmission(models.Model):
+    """One document's way into KSeF (the row is the outbox). The FA(3) bytes are made once and stored: they are
+    what is sent, hashed and printed. Every step is recorded before the next call, so a lost answer is resolved by
+    asking KSeF (or by its duplicate answer), never by sending a second invoice."""
+
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="ksef_submission")
+    connection = models.ForeignKey(KsefConnection, on_delete=models.PROTECT, related_name="submissions")
+    state = models.CharField("stan KSeF", max_length=16, choices=KsefState.choices, default=KsefState.PENDING)
+    xml = models.BinaryField("FA(3) XML (wysłane bajty)", blank=True, default=b"")
+    sha256 = models.CharField("SHA-256 XML (hex)", max_length=64, blank=True)
+    session_reference = models.CharField(max_length=40, blank=True)
+    invoice_reference = models.CharField(max_length=40, blank=True)
+    send_started_at = models.DateTimeField(null=True, blank=True)  # set (and committed) before the send call
+    ksef_number = models.CharField("numer KSeF", max_length=40, blank=True)
+    acquired_at = models.DateTimeField("data nadania numeru KSeF", null=True, blank=True)
+    invoicing_mode = models.CharField(max_length=10, blank=True)
+    upo = models.BinaryField("UPO (XML)", blank=True, default=b"")
+    errors = models.JSONField("błędy KSeF", default=list, blank=True)
+    last_error = models.CharField("ostatni błąd", max_length=500, blank=True)
+    offline_since = models.DateTimeField(null=True, blank=True)
+    offline_deadline = models.DateField("termin wysłania (tryb offline)", null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    sends = models.PositiveIntegerField(default=0)  # send calls made (duplicates are answered by KSeF, not made)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)  # "Wyślij do KSeF" clicked (manual connections)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    pdf_refreshed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "wysyłka do KSeF"
+        verbose_name_plural = "wysyłki do KSeF"
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="ksef_submission_due")]
+
+    def __str__(self):
+        return f"KSeF {self.document} ({self.get_state_display()})"

@@ -10,7 +10,7 @@ from apilo.validators import normalize_nip
 from orders.models import PaymentMethod, VatRate
 
 from . import vat
-from .models import Document, DocumentKind, DocumentSeries, DocumentState
+from .models import Document, DocumentKind, DocumentSeries, DocumentState, KsefState
 
 RATE_LABELS = dict(VatRate.choices)
 DOCUMENT_SORTS = {
@@ -53,6 +53,9 @@ class DocumentFilter(django_filters.FilterSet):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     number = django_filters.CharFilter(label="Numer", field_name="number", lookup_expr="icontains")
+    ksef_state = django_filters.ChoiceFilter(
+        label="Stan KSeF", choices=KsefState.choices, empty_label="Wszystkie", method="filter_ksef_state"
+    )
     order_number = django_filters.CharFilter(label="Numer zamówienia", field_name="order_number", lookup_expr="iexact")
     buyer = django_filters.CharFilter(label="Nabywca lub NIP", method="filter_buyer")
     order = django_filters.NumberFilter(field_name="order_id", widget=forms.HiddenInput)
@@ -70,6 +73,7 @@ class DocumentFilter(django_filters.FilterSet):
             "date_from",
             "date_to",
             "number",
+            "ksef_state",
             "order_number",
             "buyer",
             "order",
@@ -85,6 +89,11 @@ class DocumentFilter(django_filters.FilterSet):
         if nip.isdigit() and len(nip) >= 6:
             condition |= Q(buyer__nip__startswith=nip)
         return queryset.filter(condition)
+
+    def filter_ksef_state(self, queryset, name, value):
+        if value == KsefState.NOT_APPLICABLE:
+            return queryset.filter(ksef_submission__isnull=True)
+        return queryset.filter(ksef_submission__state=value)
 
     def filter_buyer(self, queryset, name, value):
         nip = normalize_nip(value)

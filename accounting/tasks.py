@@ -43,3 +43,6 @@ def _retry_inline(document_id: int) -> str:
 def sweep_documents() -> int:
     """Beat: re-enqueue documents left `issuing` with no live lease (safe to run any number of times, at once)."""
     return len(documents_sweep())
+
+
+from . import ksef_tasks  # noqa: E402, F401 - registers the KSeF tasks (queue `ksef`) with the worker

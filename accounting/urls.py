@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import email_views, views
+from . import email_views, ksef_views, views
 
 app_name = "accounting"
 
@@ -18,6 +18,14 @@ urlpatterns = [
     path("ksiegowosc/dokumenty/<int:pk>/", views.DocumentDetailView.as_view(), name="document_detail"),
     path("ksiegowosc/dokumenty/<int:pk>/pdf/", views.DocumentPdfView.as_view(), name="document_pdf"),
     path("ksiegowosc/dokumenty/<int:pk>/ksef.xml", views.DocumentKsefView.as_view(), name="document_ksef"),
+    path(
+        "ksiegowosc/dokumenty/<int:pk>/ksef/wyslij/",
+        ksef_views.DocumentKsefSendView.as_view(),
+        name="document_ksef_send",
+    ),
+    path(
+        "ksiegowosc/dokumenty/<int:pk>/ksef/upo.xml", ksef_views.DocumentKsefUpoView.as_view(), name="document_ksef_upo"
+    ),
     path("ksiegowosc/dokumenty/ksef-zip/", views.DocumentKsefZipView.as_view(), name="document_ksef_zip"),
     path("ksiegowosc/dokumenty/<int:pk>/wyslij/", email_views.DocumentSendView.as_view(), name="document_send"),
     path(

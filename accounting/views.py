@@ -554,6 +554,7 @@ class DocumentRegisterView(StaffRequiredMixin, TypedErrorsMixin, View):
             "VAT w PLN",
             "Dokument korygowany",
             "Zamówienie",
+            "Numer KSeF",
         ]
         writer.writerow(header)
         for document in queryset.iterator(chunk_size=2000):
@@ -578,6 +579,7 @@ class DocumentRegisterView(StaffRequiredMixin, TypedErrorsMixin, View):
                 document.total_vat_pln or "",
                 document.corrected_document.number if document.corrected_document_id else "",
                 document.order_number,
+                document.ksef_number,
             ]
             writer.writerow(row)
         return response

@@ -80,6 +80,7 @@ NAVIGATION = [
         "Administracja",
         [
             ("Konfiguracja faktur", "integrations:list", True),
+            ("KSeF", "ksef:list", True),
             ("Księgowość konfiguracja", "accounting:series_list", True),
             ("Zadania automatyczne", "automation:task_list", True),
             ("Szablony e-mail", "automation:template_list", True),

@@ -196,6 +196,7 @@ SPECTACULAR_SETTINGS = {
         "ItemKindEnum": "orders.models.ItemKind",
         "DocumentKindEnum": "accounting.models.DocumentKind",
         "VatRateEnum": "orders.models.VatRate",
+        "ConnectionStateEnum": "integrations.models.ConnectionState",  # inFakt and KSeF connections
     },
 }
 
@@ -252,6 +253,18 @@ INFAKT_DOUBT_RECHECK_SECONDS = env.float("INFAKT_DOUBT_RECHECK_SECONDS", default
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=300)
 # The documents sweeper re-enqueues documents left `issuing`, with no live lease, older than this.
 SWEEP_MIN_AGE_SECONDS = env.int("SWEEP_MIN_AGE_SECONDS", default=120)
+# KSeF 2.0: request timeout, pause between status polls, retry pauses, when failing sends switch documents to
+# offline mode, when an idle online session is closed. `make run` starts a fake KSeF (DEMO_KSEF_URL).
+KSEF_TIMEOUT_SECONDS = env.float("KSEF_TIMEOUT_SECONDS", default=20.0)
+KSEF_POLL_SECONDS = env.float("KSEF_POLL_SECONDS", default=1.0)
+KSEF_RETRY_BASE_SECONDS = env.float("KSEF_RETRY_BASE_SECONDS", default=2.0)
+KSEF_RETRY_MAX_SECONDS = env.float("KSEF_RETRY_MAX_SECONDS", default=300.0)
+KSEF_OFFLINE_AFTER_SECONDS = env.float("KSEF_OFFLINE_AFTER_SECONDS", default=900.0)
+KSEF_SESSION_IDLE_SECONDS = env.float("KSEF_SESSION_IDLE_SECONDS", default=600.0)
+KSEF_LEASE_SECONDS = env.float("KSEF_LEASE_SECONDS", default=120.0)
+KSEF_SWEEP_GRACE_SECONDS = env.float("KSEF_SWEEP_GRACE_SECONDS", default=30.0)
+KSEF_EAGER_SECONDS = env.float("KSEF_EAGER_SECONDS", default=5.0)  # in-process mode: inline steps per send
+DEMO_KSEF_URL = env.str("DEMO_KSEF_URL", default="")
 if env.str("EMAIL_FILE_PATH", default=""):
     EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
 
@@ -259,6 +272,8 @@ if env.str("EMAIL_FILE_PATH", default=""):
 CELERY_TASK_ROUTES = {
     "accounting.document_sync": {"queue": "documents"},
     "accounting.document_send": {"queue": "email"},
+    "accounting.ksef_send": {"queue": "ksef"},
+    "accounting.sweep_ksef": {"queue": "ksef"},
     "automation.*": {"queue": "default"},
     "devices.*": {"queue": "devices"},
 }
@@ -285,6 +300,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-order-events": {"task": "automation.sweep_events", "schedule": SWEEP_INTERVAL_SECONDS},
     "sweep-documents": {"task": "accounting.sweep_documents", "schedule": SWEEP_INTERVAL_SECONDS},
     "sweep-print-jobs": {"task": "devices.sweep_print_jobs", "schedule": SWEEP_INTERVAL_SECONDS},
+    # KSeF: due sends whose enqueue or worker was lost; idle online sessions closed
+    "sweep-ksef": {"task": "accounting.sweep_ksef", "schedule": env.float("KSEF_SWEEP_SECONDS", default=60.0)},
 }
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 AUTOMATION_MAX_CHAIN_DEPTH = env.int("AUTOMATION_MAX_CHAIN_DEPTH", default=5)

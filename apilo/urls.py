@@ -7,6 +7,7 @@ from accounting.api import DocumentViewSet, OrderDocumentsView, SeriesViewSet
 from automation.api import AutomaticTaskViewSet, EmailTemplateViewSet, OrderEmailsView
 from devices.api import PrinterViewSet, PrintJobViewSet, PrintNodeAccountView
 from integrations.api import IntegrationViewSet
+from integrations.ksef.api import KsefConnectionViewSet
 from orders.api import OrderStatusViewSet, OrderViewSet
 
 from . import views
@@ -28,6 +29,7 @@ router.register("order-statuses", OrderStatusViewSet, basename="order-status")
 router.register("series", SeriesViewSet, basename="series")
 router.register("documents", DocumentViewSet, basename="document")
 router.register("integrations", IntegrationViewSet, basename="integration")
+router.register("ksef-connections", KsefConnectionViewSet, basename="ksef-connection")
 router.register("automatic-tasks", AutomaticTaskViewSet, basename="automatic-task")
 router.register("email-templates", EmailTemplateViewSet, basename="email-template")
 router.register("printers", PrinterViewSet, basename="printer")
@@ -50,6 +52,7 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("", include("accounting.urls")),
     path("administracja/konfiguracja-faktur/", include("integrations.urls")),
+    path("administracja/ksef/", include("integrations.ksef.urls")),
     path("administracja/zadania-automatyczne/", include("automation.urls")),
     path("administracja/urzadzenia/", include("devices.urls")),
     path("administracja/uzytkownicy/", include(users_patterns)),

@@ -21,6 +21,7 @@ from bench import (  # noqa: E402
     bench_embedded,
     bench_infakt,
     bench_ksef,
+    bench_ksef_send,
     bench_orders,
 )
 
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "document-list": bench_documents.run_list,
     "infakt": bench_infakt.run,
     "ksef": bench_ksef.run,
+    "ksef-send": bench_ksef_send.run,
     "automation": bench_automation.run,
     "embedded": bench_embedded.run,
 }
@@ -42,6 +44,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--infakt-invoices", type=int, default=1000)
     parser.add_argument("--ksef-invoices", type=int, default=10_000)
+    parser.add_argument("--ksef-send-invoices", type=int, default=1000)
     parser.add_argument("--automation-orders", type=int, default=10_000)
     parser.add_argument("--mix-rounds", type=int, default=10, help="rounds per client of the 16-client mix")
     args = parser.parse_args()

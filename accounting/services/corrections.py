@@ -16,6 +16,7 @@ from orders.models import OrderEventKind
 from orders.services import order_event_record
 
 from .. import vat
+from ..ksef_send import ksef_document_issued
 from ..models import Document, DocumentKind, DocumentLine, DocumentSeries, DocumentState, SyncState
 from ..sync import schedule_sync
 from .errors import SeriesMisconfigured
@@ -258,6 +259,7 @@ def document_correct(
         for line in lines:
             line.document = correction
         DocumentLine.objects.bulk_create(lines)
+        ksef_document_issued(correction)
         if root.order_id:
             order_event_record(
                 order=root.order,

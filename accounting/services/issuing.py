@@ -16,6 +16,7 @@ from orders.models import Order, OrderEventKind, VatRate, normalize_vat_id
 from orders.services import order_event_record
 
 from .. import nbp, numbering, vat
+from ..ksef_send import ksef_document_issued
 from ..models import Document, DocumentKind, DocumentLine, DocumentSeries, DocumentState, SyncState
 from ..sync import schedule_sync
 from . import rules
@@ -280,6 +281,7 @@ def _save_issued(document: Document, built_lines: list[DocumentLine], *, additio
             DocumentLine.objects.bulk_create(built_lines)
             if document.kind == DocumentKind.RECEIPT and series.printer_id:
                 _receipt_print(document, series.printer)
+            ksef_document_issued(document)
             order_event_record(
                 order=order,
                 kind=OrderEventKind.DOCUMENT_ISSUED,

@@ -9,6 +9,7 @@ from apilo.errors import ApplicationError, Conflict
 from apilo.validators import normalize_account, normalize_nip
 
 from .. import numbering
+from ..ksef_send import ksef_series_check
 from ..models import DEFAULT_FORMATS, DocumentKind, DocumentSeries
 
 SERIES_FIELDS = (
@@ -38,6 +39,7 @@ SERIES_FIELDS = (
     "integration",
     "external_numbering",
     "printer",
+    "ksef_connection",
 )
 
 
@@ -82,6 +84,7 @@ def series_save(*, data: dict, series: DocumentSeries | None = None) -> Document
             )
         # inFakt numbers invoices itself: for inFakt the number always comes from the service.
         series.external_numbering = True
+    ksef_series_check(series)
     problems = numbering.format_problems(series.number_format, series.reset)
     if problems:
         raise ApplicationError(problems[0], field="number_format")

@@ -63,6 +63,7 @@ class Command(BaseCommand):
             series_setup_defaults(seller=DEMO_SELLER)
             self.stdout.write("Utworzono domyślne serie dokumentów.")
         self._demo_infakt()
+        self._demo_ksef()
         self.stdout.write("Loginy demo:")
         for username, password, group_name, *_ in DEMO_USERS:
             self.stdout.write(f"  {username} / {password}  ({group_name})")
@@ -96,3 +97,45 @@ class Command(BaseCommand):
             )
         state = "działa" if integration.state == "ok" else f"nie działa ({integration.last_error})"
         self.stdout.write(f"Integracja inFakt (atrapa pod {url}): połączenie {state}.")
+
+    def _demo_ksef(self):
+        """`make run` starts a fake KSeF: connect the demo seller's NIP to it and add KSeF series."""
+        url = settings.DEMO_KSEF_URL
+        if not url:
+            return
+        from integrations.ksef.fake import demo_token
+        from integrations.ksef.services import ksef_connection_save, ksef_connection_verify
+        from integrations.models import KsefConnection
+
+        nip = DEMO_SELLER["seller_nip"]
+        connection = KsefConnection.objects.filter(nip=nip).first()
+        if connection is None:
+            connection = ksef_connection_save(
+                data={
+                    "name": "KSeF (atrapa demo)",
+                    "nip": nip,
+                    "environment": "custom",
+                    "base_url": url,
+                    "qr_environment": "test",
+                    "token": demo_token(nip),
+                }
+            )
+        else:
+            ksef_connection_verify(connection=connection)
+        for kind, name, number_format in (
+            ("invoice", "Faktura KSeF (demo)", "KSEF/{nr}/{mm}/{rrrr}"),
+            ("correction", "Korekta KSeF (demo)", "KSEFK/{nr}/{mm}/{rrrr}"),
+        ):
+            if not DocumentSeries.objects.filter(name=name).exists():
+                series_save(
+                    data={
+                        **DEMO_SELLER,
+                        "kind": kind,
+                        "name": name,
+                        "number_format": number_format,
+                        "reset": "monthly",
+                        "ksef_connection": connection,
+                    }
+                )
+        state = "działa" if connection.state == "ok" else f"nie działa ({connection.last_error})"
+        self.stdout.write(f"KSeF (atrapa pod {url}): połączenie {state}.")

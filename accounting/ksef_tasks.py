@@ -1,0 +1,35 @@
+"""Thin Celery tasks for KSeF (queue `ksef`): ids in, one service call, the next step scheduled by countdown."""
+
+import time
+
+from celery import shared_task
+from django.conf import settings
+
+from .ksef_send import ksef_close_idle_sessions, ksef_due_submissions, ksef_submission_process
+
+
+@shared_task(name="accounting.ksef_send", queue="ksef", bind=True, acks_late=True, ignore_result=True)
+def ksef_send_task(self, submission_id: int) -> str:
+    """Idempotent (every step is recorded before the next call; a lease keeps one worker per submission)."""
+    outcome = ksef_submission_process(submission_id=submission_id, scheduled=True)
+    if outcome.retry_in is None:
+        return outcome.state
+    if self.request.is_eager:
+        # In-process mode (no broker): a few quick steps inline, then the sweeper takes over.
+        deadline = time.monotonic() + settings.KSEF_EAGER_SECONDS
+        while outcome.retry_in is not None and time.monotonic() + outcome.retry_in < deadline:
+            time.sleep(outcome.retry_in)
+            outcome = ksef_submission_process(submission_id=submission_id, scheduled=True)
+        return outcome.state
+    ksef_send_task.apply_async((submission_id,), countdown=outcome.retry_in)
+    return outcome.state
+
+
+@shared_task(name="accounting.sweep_ksef", queue="ksef", ignore_result=True)
+def sweep_ksef() -> int:
+    """Beat: re-enqueue due KSeF work whose enqueue or worker was lost; close idle online sessions."""
+    due = ksef_due_submissions()
+    for pk in due:
+        ksef_send_task.apply_async((pk,))
+    ksef_close_idle_sessions()
+    return len(due)
