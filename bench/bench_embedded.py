@@ -85,11 +85,13 @@ def run(args):
     rounds = getattr(args, "mix_rounds", 10)
     folder = Path(tempfile.mkdtemp(prefix="bench-mix-"))
     embedded = _run(EmbeddedStack(folder / "embedded", sweep_seconds=30, event_min_age=120), rounds)
+    print("embedded:", embedded, flush=True)
     admin_url = os.environ["DATABASE_URL"]
     name = f"bench_mix_{uuid.uuid4().hex[:6]}"
-    with psycopg2.connect(admin_url) as db:
-        db.autocommit = True
-        db.cursor().execute(f"CREATE DATABASE {name}")
+    db = psycopg2.connect(admin_url)
+    db.autocommit = True  # CREATE DATABASE cannot run in a transaction block
+    db.cursor().execute(f"CREATE DATABASE {name}")
+    db.close()
     database_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
     postgres = _run(
         EmbeddedStack(
@@ -101,6 +103,7 @@ def run(args):
         ),
         rounds,
     )
+    print("postgres:", postgres, flush=True)
     print(f"{CLIENTS} clients × {rounds} rounds (create+ship, create+issue, list): 5 requests per round")
     header = ("stack", "req", "req/s", "p50 ms", "p95 ms", "errors", "mailed", "done s")
     print("{:<34} {:>5} {:>7} {:>8} {:>8} {:>6} {:>9} {:>7}".format(*header))
