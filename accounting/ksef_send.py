@@ -518,6 +518,12 @@ def ksef_close_idle_sessions() -> int:
 def document_ksef_block(document: Document) -> dict:
     """The document's `"ksef"` JSON block."""
     submission = getattr(document, "ksef_submission", None) if document.pk else None
+    if submission is None and document.pk:
+        from .infakt_ksef import infakt_ksef_block
+
+        via_infakt = getattr(document, "infakt_ksef", None)
+        if via_infakt is not None:
+            return infakt_ksef_block(via_infakt)
     if submission is None:
         return {
             "state": KsefState.NOT_APPLICABLE.value,

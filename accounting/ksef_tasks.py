@@ -5,6 +5,7 @@ import time
 from celery import shared_task
 from django.conf import settings
 
+from .infakt_ksef import infakt_ksef_due, infakt_ksef_process
 from .ksef_send import ksef_close_idle_sessions, ksef_due_submissions, ksef_submission_process
 
 
@@ -31,5 +32,24 @@ def sweep_ksef() -> int:
     due = ksef_due_submissions()
     for pk in due:
         ksef_send_task.apply_async((pk,))
+    via_infakt = infakt_ksef_due()
+    for document_id in via_infakt:
+        infakt_ksef_task.apply_async((document_id,))
     ksef_close_idle_sessions()
-    return len(due)
+    return len(due) + len(via_infakt)
+
+
+@shared_task(name="accounting.infakt_ksef", queue="ksef", bind=True, acks_late=True, ignore_result=True)
+def infakt_ksef_task(self, document_id: int) -> str:
+    """KSeF through inFakt: ask inFakt once to send, then read the status until final (idempotent, leased)."""
+    outcome = infakt_ksef_process(document_id=document_id, scheduled=True)
+    if outcome.retry_in is None:
+        return outcome.state
+    if self.request.is_eager:
+        deadline = time.monotonic() + settings.KSEF_EAGER_SECONDS
+        while outcome.retry_in is not None and time.monotonic() + outcome.retry_in < deadline:
+            time.sleep(outcome.retry_in)
+            outcome = infakt_ksef_process(document_id=document_id, scheduled=True)
+        return outcome.state
+    infakt_ksef_task.apply_async((document_id,), countdown=outcome.retry_in)
+    return outcome.state

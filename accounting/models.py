@@ -471,3 +471,32 @@ class KsefSubmission(models.Model):
 
     def __str__(self):
         return f"KSeF {self.document} ({self.get_state_display()})"
+
+
+class InfaktKsefStatus(models.Model):
+    """The KSeF state of a document issued through inFakt: inFakt builds the XML and sends it; we ask it once to send
+    (`send_requested_at`, recorded before the call) and then read its status until final. Same states as
+    `KsefSubmission` (pending → sending → accepted | rejected)."""
+
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="infakt_ksef")
+    state = models.CharField("stan KSeF", max_length=16, choices=KsefState.choices, default=KsefState.PENDING)
+    send_requested_at = models.DateTimeField("zlecono wysyłkę przez inFakt", null=True, blank=True)
+    send_in_doubt = models.BooleanField(default=False)  # the send call's answer was lost
+    service_status = models.CharField("status w inFakt", max_length=32, blank=True)
+    ksef_number = models.CharField("numer KSeF", max_length=40, blank=True)
+    acquired_at = models.DateTimeField("data nadania numeru KSeF", null=True, blank=True)
+    errors = models.JSONField("błędy KSeF", default=list, blank=True)
+    last_error = models.CharField("ostatni błąd", max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "KSeF przez inFakt"
+        verbose_name_plural = "KSeF przez inFakt"
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="infakt_ksef_due")]
+
+    def __str__(self):
+        return f"KSeF (inFakt) {self.document} ({self.get_state_display()})"

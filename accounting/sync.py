@@ -514,6 +514,10 @@ def _complete(document: Document, external: ExternalInvoice, pdf: bytes) -> Docu
             )
             logger.error("service created a document for a document no longer issuing", extra={"document": locked.pk})
         locked.save()
+        if locked.state == DocumentState.ISSUED:
+            from .infakt_ksef import infakt_ksef_document_synced
+
+            infakt_ksef_document_synced(locked)  # KSeF through inFakt: asked after commit, once
     if difference:
         logger.warning("service figures differ", extra={"document": locked.pk})
     logger.info("document synced", extra={"document": locked.pk, "number": locked.number})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from apilo.errors import ApplicationError
@@ -136,3 +136,16 @@ class ExternalInvoice:
     # VAT per rate symbol as the service computed it (a correction: after − before); None when not reported
     vat_by_rate: dict[str, Decimal] | None = None
     order_numbers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ServiceKsefStatus:
+    """A document's KSeF state as the accounting service reports it (inFakt's `ksef_data`). `status`: pending, sent
+    (not final), success (final with `ksef_number`), error, rejected (final for this attempt); anything else is
+    treated as pending by the caller. `sent` is False when the service holds no KSeF data for the document."""
+
+    status: str
+    ksef_number: str = ""
+    description: str = ""
+    finished_at: datetime | None = None
+    sent: bool = True

@@ -5,7 +5,7 @@ from django import template
 from django.utils.html import format_html
 
 from ..ksef_send import document_ksef_qr
-from ..models import KsefSubmission
+from ..models import InfaktKsefStatus, KsefSubmission
 
 register = template.Library()
 
@@ -13,6 +13,11 @@ register = template.Library()
 @register.inclusion_tag("integrations/ksef_document_panel.html", takes_context=True)
 def ksef_panel(context, document):
     submission = KsefSubmission.objects.select_related("connection").filter(document=document).first()
+    if submission is None:
+        # KSeF through inFakt: the same panel, without our send button, UPO or KOD I (inFakt holds them)
+        via_infakt = InfaktKsefStatus.objects.filter(document=document).first()
+        if via_infakt is not None:
+            return {"document": document, "submission": via_infakt, "via_infakt": True, "qr": None}
     return {
         "document": document,
         "submission": submission,

@@ -19,6 +19,13 @@ get; an invoice with inline buyer fields links (or creates) a client and returns
 
 Fault injection (`faults`: probability per request kind): "429", "500", "timeout" (answers after `slow_seconds`),
 "drop_after_create" (the invoice task is accepted, the connection is closed without an answer).
+
+KSeF through inFakt (reference §11): `POST /ksef2/documents/{uuid}/send.json` and `GET …/status.json`, `ksef_data` on
+the invoice/corrective invoice GET. A sent document goes pending → sent (half of `ksef_seconds`) → success with a
+KSeF number carrying valid CRC-8 check digits (after `ksef_seconds`, on `clock`). `ksef_error` (a
+status_description) makes the next sends end in `error`; `ksef_integrated = False` answers every send with 422
+"Użytkownik nie jest zintegrowany z KSeF." (as does a second send of the same document). Status of a document
+never sent: 404 [inferred].
 """
 
 from __future__ import annotations
@@ -163,6 +170,12 @@ class FakeInfakt:
         ]
         self.vat_exemptions = [dict(row) for row in VAT_EXEMPTIONS]
         self.server: ThreadingHTTPServer | None = None
+        # KSeF through inFakt
+        self.ksef_integrated = True
+        self.ksef_seconds = 0.0
+        self.ksef_error: str | None = None
+        self.ksef_sends: list[str] = []  # uuids, one per send call that reached us
+        self.ksef_random = random.Random(seed)
 
     # --- running --------------------------------------------------------------------------------------------
     def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
@@ -442,7 +455,57 @@ class FakeInfakt:
             invoice["_visible"] = True
 
     def public(self, invoice: dict) -> dict:
+        self._ksef_progress(invoice)
         return {k: v for k, v in invoice.items() if not k.startswith("_")}
+
+    # --- KSeF through inFakt ---------------------------------------------------------------------------------------
+    def _ksef_progress(self, invoice: dict) -> None:
+        data = invoice.get("ksef_data")
+        if not data or data["status"] in ("success", "error", "rejected"):
+            invoice.setdefault("ksef_data", None)
+            return
+        elapsed = self.clock() - invoice["_ksef_sent_at"]
+        if elapsed >= self.ksef_seconds:
+            finished = time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(self.clock()))
+            data["timestamps"]["request_finished_at"] = finished
+            if invoice["_ksef_error"]:
+                data.update(status="error", status_description=invoice["_ksef_error"])
+            else:
+                from integrations.ksef.fake import ksef_number
+
+                data.update(
+                    status="success",
+                    status_description="Dokument przyjęty przez KSeF",
+                    ksef_number=ksef_number(self.company["tax_id"], invoice["_day"], self.ksef_random),
+                )
+        elif elapsed >= self.ksef_seconds / 2:
+            data["status"] = "sent"
+
+    def ksef_status_body(self, invoice: dict) -> dict:
+        self._ksef_progress(invoice)
+        kind = "corrective_invoice" if invoice["kind"] == "correction" else "invoice"
+        return {**invoice["ksef_data"], "invoice_uuid": invoice["uuid"], "invoice_kind": kind}
+
+    def ksef_send(self, invoice_uuid: str) -> tuple[int, dict]:
+        invoice = self.invoices.get(invoice_uuid)
+        if invoice is None or not invoice["_visible"]:
+            return 404, {"error": "Zasób którego szukasz nie został znaleziony."}
+        self.ksef_sends.append(invoice_uuid)
+        if not self.ksef_integrated or invoice.get("ksef_data"):
+            return 422, {"error": "Użytkownik nie jest zintegrowany z KSeF."}
+        invoice["_ksef_sent_at"] = self.clock()
+        invoice["_ksef_error"] = self.ksef_error
+        invoice["ksef_data"] = {
+            "request_uuid": str(uuidlib.uuid4()),
+            "ksef_number": None,
+            "status": "pending",
+            "status_description": "Zlecono wysyłkę do KSeF",
+            "timestamps": {
+                "request_created_at": time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(self.clock())),
+                "request_finished_at": None,
+            },
+        }
+        return 200, self.ksef_status_body(invoice)
 
 
 def _clean_nip(value: str) -> str:
@@ -584,6 +647,16 @@ class _Handler(BaseHTTPRequestHandler):
             if answer is None:
                 return 404, {"error": "Zasób którego szukasz nie został znaleziony."}, None, None
             return 200, answer, None, None
+        match = re.fullmatch(r"/ksef2/documents/([\w-]+)/send\.json", path)
+        if method == "POST" and match:
+            status, answer = fake.ksef_send(match[1])
+            return status, answer, None, None
+        match = re.fullmatch(r"/ksef2/documents/([\w-]+)/status\.json", path)
+        if method == "GET" and match:
+            invoice = fake.invoices.get(match[1])
+            if invoice is None or not invoice["_visible"] or not invoice.get("ksef_data"):
+                return 404, {"error": "Zasób którego szukasz nie został znaleziony."}, None, None
+            return 200, fake.ksef_status_body(invoice), None, None
         match = re.fullmatch(r"/(invoices|corrective_invoices)/([\w-]+)/pdf\.json", path)
         if method == "GET" and match:
             invoice = fake.invoices.get(match[2])

@@ -4,7 +4,7 @@ always sent), async create + status, read back number and PDF, look an invoice u
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from apilo.money import to_grosze
@@ -15,6 +15,7 @@ from integrations.providers import (
     ProviderNotFound,
     ProviderRejected,
     ProviderUnavailable,
+    ServiceKsefStatus,
     TaskRejected,
     TaskStatus,
 )
@@ -297,6 +298,27 @@ class InfaktProvider:
             raise TaskRejected(_errors_text(errors) or "inFakt odrzucił dokument.", errors=errors)
         return TaskStatus(done=False)
 
+    # --- KSeF through inFakt (reference §11) ---------------------------------------------------------------------
+    def ksef_send(self, uuid: str) -> ServiceKsefStatus:
+        """Asks inFakt to send the document to KSeF. inFakt answers 422 both when the account has no KSeF integration
+        and when the document was sent already: the status tells them apart (a sent document has one)."""
+        try:
+            return _ksef_status(self.client.post(f"/ksef2/documents/{uuid}/send.json", None))
+        except ProviderNotFound:
+            raise
+        except ProviderRejected:
+            status = self.ksef_status(uuid)
+            if status.sent:
+                return status
+            raise
+
+    def ksef_status(self, uuid: str) -> ServiceKsefStatus:
+        try:
+            answer = self.client.get(f"/ksef2/documents/{uuid}/status.json")
+        except ProviderNotFound:
+            return ServiceKsefStatus(status="", sent=False)
+        return _ksef_status(answer)
+
     def get(self, uuid: str, *, correction: bool = False) -> ExternalInvoice:
         _, resource = self._resource(correction)
         return _external(self.client.get(f"/{resource}/{uuid}.json"), correction=correction)
@@ -330,6 +352,29 @@ class InfaktProvider:
             params["offset"] += len(entities)
             if not entities or params["offset"] >= (page.get("metainfo") or {}).get("total_count", 0):
                 return None
+
+
+def _timestamp(value) -> datetime | None:
+    """inFakt's "2024-01-15 16:00:00 +0100" (or ISO 8601)."""
+    if not value:
+        return None
+    for parse in (lambda v: datetime.strptime(v, "%Y-%m-%d %H:%M:%S %z"), datetime.fromisoformat):
+        try:
+            return parse(str(value))
+        except ValueError:
+            continue
+    return None
+
+
+def _ksef_status(data: dict | None) -> ServiceKsefStatus:
+    if not data or not data.get("status"):
+        return ServiceKsefStatus(status="", sent=False)
+    return ServiceKsefStatus(
+        status=str(data["status"]),
+        ksef_number=data.get("ksef_number") or "",
+        description=data.get("status_description") or "",
+        finished_at=_timestamp((data.get("timestamps") or {}).get("request_finished_at")),
+    )
 
 
 def _grosze(value) -> Decimal:
