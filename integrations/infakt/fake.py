@@ -593,7 +593,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {
                     "account_data": {"uuid": "acc-1", "email": "biuro@bursztyn.example.pl", "role": "owner"},
                     "company_data": fake.company,
-                    "extentions": {"ksef": {"name": "KSeF", "active": False}},
+                    "extentions": {"ksef": {"name": "KSeF", "active": fake.ksef_integrated}},
                 },
                 None,
                 None,
