@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounting.models import KsefSubmission
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, open_menu
 from tests.factories import OrderFactory, SeriesFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -35,7 +35,7 @@ def test_admin_connects_ksef_links_a_series_and_staff_sees_the_ksef_number_upo_a
     token = fake_ksef.token_for(NIP)
 
     login(page, "szefowa")
-    page.locator("nav.mainnav").get_by_role("link", name="KSeF", exact=True).click()
+    open_menu(page).get_by_role("link", name="KSeF", exact=True).click()
     page.get_by_role("link", name="Dodaj połączenie z KSeF").click()
     page.fill("#id_name", "KSeF sklepu")
     page.fill("#id_nip", NIP)
@@ -47,7 +47,7 @@ def test_admin_connects_ksef_links_a_series_and_staff_sees_the_ksef_number_upo_a
     expect(page.locator(".integration")).to_contain_text("••••" + token[-4:])
     assert token not in page.content()
 
-    page.locator("nav.mainnav").get_by_role("link", name="Księgowość konfiguracja").click()
+    open_menu(page).get_by_role("link", name="Księgowość konfiguracja").click()
     page.get_by_role("link", name="Faktury KSeF").first.click()
     page.select_option("#id_ksef_connection", label=f"KSeF sklepu (NIP {NIP})")
     page.get_by_role("button", name="Zapisz serię").click()

@@ -41,7 +41,7 @@ def test_the_administracja_dropdown_opens_its_links_work_and_it_closes(page):
     expect(links.first).to_be_hidden()
 
     summary.click()
-    expect(links).to_have_count(7)
+    expect(links).to_have_count(8)  # Użytkownicy … Urządzenia, KSeF
     expect(page.get_by_role("link", name="Urządzenia")).to_be_visible()
     page.keyboard.press("Escape")
     expect(links.first).to_be_hidden()

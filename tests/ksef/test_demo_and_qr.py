@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_demo_data_connects_a_ksef_series_to_the_fake(fake_ksef, ksef_settings):
     ksef_settings.DEMO_KSEF_URL = fake_ksef.base_url
     ksef_settings.DEMO_INFAKT_URL = ""
+    ksef_settings.DEBUG = True  # seed_demo creates demo logins: it refuses under DEBUG=false
     call_command("seed_demo", orders=1, stdout=open("/dev/null", "w"))  # noqa: SIM115
     connection = KsefConnection.objects.get()
     assert connection.state == "ok", connection.last_error
