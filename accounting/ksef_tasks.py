@@ -9,21 +9,26 @@ from .infakt_ksef import infakt_ksef_due, infakt_ksef_process
 from .ksef_send import ksef_close_idle_sessions, ksef_due_submissions, ksef_submission_process
 
 
-@shared_task(name="accounting.ksef_send", queue="ksef", bind=True, acks_late=True, ignore_result=True)
-def ksef_send_task(self, submission_id: int) -> str:
-    """Idempotent (every step is recorded before the next call; a lease keeps one worker per submission)."""
-    outcome = ksef_submission_process(submission_id=submission_id, scheduled=True)
+def _step(task, step, pk: int) -> str:
+    """Run one step; schedule the next by countdown (in-process mode: a few quick steps inline, then the sweeper
+    takes over)."""
+    outcome = step(pk)
     if outcome.retry_in is None:
         return outcome.state
-    if self.request.is_eager:
-        # In-process mode (no broker): a few quick steps inline, then the sweeper takes over.
+    if task.request.is_eager:
         deadline = time.monotonic() + settings.KSEF_EAGER_SECONDS
         while outcome.retry_in is not None and time.monotonic() + outcome.retry_in < deadline:
             time.sleep(outcome.retry_in)
-            outcome = ksef_submission_process(submission_id=submission_id, scheduled=True)
+            outcome = step(pk)
         return outcome.state
-    ksef_send_task.apply_async((submission_id,), countdown=outcome.retry_in)
+    task.apply_async((pk,), countdown=outcome.retry_in)
     return outcome.state
+
+
+@shared_task(name="accounting.ksef_send", queue="ksef", bind=True, acks_late=True, ignore_result=True)
+def ksef_send_task(self, submission_id: int) -> str:
+    """Idempotent (every step is recorded before the next call; a lease keeps one worker per submission)."""
+    return _step(self, lambda pk: ksef_submission_process(submission_id=pk, scheduled=True), submission_id)
 
 
 @shared_task(name="accounting.sweep_ksef", queue="ksef", ignore_result=True)
@@ -42,14 +47,4 @@ def sweep_ksef() -> int:
 @shared_task(name="accounting.infakt_ksef", queue="ksef", bind=True, acks_late=True, ignore_result=True)
 def infakt_ksef_task(self, document_id: int) -> str:
     """KSeF through inFakt: ask inFakt once to send, then read the status until final (idempotent, leased)."""
-    outcome = infakt_ksef_process(document_id=document_id, scheduled=True)
-    if outcome.retry_in is None:
-        return outcome.state
-    if self.request.is_eager:
-        deadline = time.monotonic() + settings.KSEF_EAGER_SECONDS
-        while outcome.retry_in is not None and time.monotonic() + outcome.retry_in < deadline:
-            time.sleep(outcome.retry_in)
-            outcome = infakt_ksef_process(document_id=document_id, scheduled=True)
-        return outcome.state
-    infakt_ksef_task.apply_async((document_id,), countdown=outcome.retry_in)
-    return outcome.state
+    return _step(self, lambda pk: infakt_ksef_process(document_id=pk, scheduled=True), document_id)

@@ -406,26 +406,6 @@ class DocumentKsefZipView(StaffRequiredMixin, TypedErrorsMixin, View):
         return response
 
 
-class DocumentSendView(StaffRequiredMixin, DocumentErrorsMixin, View):
-    """Send the document to the buyer by hand. The form's token makes a double click one message."""
-
-    def post(self, request, pk):
-        from .emails import document_send
-
-        document = get_object_or_404(Document.objects.select_related("order"), pk=pk)
-        token = request.POST.get("token", "")[:40] or timezone.now().isoformat()
-        try:
-            message = document_send(document=document, trigger=f"manual:{token}")
-        except ApplicationError as err:
-            messages.error(request, err.message)
-        else:
-            if message.state == "sent":
-                messages.success(request, f"Wysłano {document.number} na adres {message.recipient}.")
-            else:
-                messages.error(request, message.error)
-        return redirect("accounting:document_detail", pk=pk)
-
-
 class DocumentCancelView(StaffRequiredMixin, DocumentErrorsMixin, View):
     def get(self, request, pk):
         document = get_object_or_404(Document, pk=pk)

@@ -140,7 +140,6 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The container health check asks over plain http from inside.
-SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -271,7 +270,6 @@ if env.str("EMAIL_FILE_PATH", default=""):
 # Celery: named queues and routing; idempotent tasks are acknowledged late, so a killed worker loses nothing.
 CELERY_TASK_ROUTES = {
     "accounting.document_sync": {"queue": "documents"},
-    "accounting.document_send": {"queue": "email"},
     "accounting.ksef_send": {"queue": "ksef"},
     "accounting.sweep_ksef": {"queue": "ksef"},
     "automation.*": {"queue": "default"},

@@ -46,7 +46,6 @@ users_patterns = (
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz/", views.healthz, name="healthz"),
     path("logowanie/", views.ThrottledLoginView.as_view(), name="login"),
     path("wyloguj/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("orders.urls")),

@@ -9,8 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.db import connection, transaction
-from django.http import JsonResponse
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
@@ -61,12 +60,6 @@ def home(request):
     if not request.user.is_authenticated:
         return redirect("login")
     return redirect("orders:list")
-
-
-def healthz(request):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 ROLE_CHOICES = [("staff", STAFF_GROUP), ("admin", ADMIN_GROUP)]
